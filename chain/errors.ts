@@ -1,0 +1,103 @@
+/**
+ * Typed errors. Every domain declares its codes as an `as const` object; callers and tests
+ * branch on `code`, never on the message. rpc/ and p2p/ map codes to JSON-RPC codes and
+ * peer penalties in one table each.
+ */
+
+/** Base error of the project: a stable machine-readable code plus a human message. */
+export class TimecoinError<C extends string = string> extends Error {
+  readonly code: C;
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: C, message: string, meta?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.meta = meta;
+  }
+}
+
+/** Why a byte string is not a canonical encoding. */
+export const DecodeCode = {
+  Truncated: 'decode-truncated',
+  TrailingBytes: 'decode-trailing-bytes',
+  BadVersion: 'decode-bad-version',
+  BadKind: 'decode-bad-kind',
+  TooLarge: 'decode-too-large',
+  CountOutOfRange: 'decode-count-out-of-range',
+  BadValue: 'decode-bad-value',
+} as const;
+export type DecodeCode = (typeof DecodeCode)[keyof typeof DecodeCode];
+
+/** Thrown only by decoders: the input bytes are not a valid canonical encoding. */
+export class DecodeError extends TimecoinError<DecodeCode> {}
+
+/**
+ * Why a transaction or block breaks a consensus or policy rule. The string values are the
+ * reject reasons of SPEC §5 and appear verbatim in RPC error messages.
+ */
+export const RuleCode = {
+  // transaction, context-free
+  NoInputs: 'no-inputs',
+  NoOutputs: 'no-outputs',
+  Dust: 'dust',
+  DuplicateInput: 'duplicate-input',
+  ValueOutOfRange: 'value-out-of-range',
+  TxTooLarge: 'tx-too-large',
+  BadCoinbase: 'bad-coinbase',
+  UnexpectedCoinbase: 'unexpected-coinbase',
+  BadPayload: 'bad-payload',
+  // transaction, contextual
+  MissingInputs: 'missing-inputs',
+  BadSignature: 'bad-signature',
+  InsufficientFunds: 'insufficient-funds',
+  BadCollateral: 'bad-collateral',
+  BadRegistration: 'bad-registration',
+  // policy (mempool)
+  InsufficientFee: 'insufficient-fee',
+  MempoolFull: 'mempool-full',
+  MempoolConflict: 'mempool-conflict',
+  AlreadyInChain: 'already-in-chain',
+  AlreadyInMempool: 'already-in-mempool',
+  // block
+  BlockTooLarge: 'block-too-large',
+  BadTxRoot: 'bad-txroot',
+  BadPrevHash: 'bad-prevblk',
+  BadHeight: 'bad-height',
+  BadTimestamp: 'bad-timestamp',
+  BadCoinbaseValue: 'bad-cb-amount',
+  MissingCoinbase: 'missing-coinbase',
+  DuplicateTx: 'duplicate-tx',
+  BlockDoubleSpend: 'block-double-spend',
+  BadProposer: 'bad-proposer',
+  BadCertificate: 'bad-certificate',
+} as const;
+export type RuleCode = (typeof RuleCode)[keyof typeof RuleCode];
+
+/** A transaction or block broke the rule named by `code`. */
+export class RuleError extends TimecoinError<RuleCode> {}
+
+/** Storage-level failures (corruption, closed database, reorg limits). */
+export const StoreCode = {
+  NotOpen: 'store-not-open',
+  Corrupt: 'store-corrupt',
+  NotTip: 'store-not-tip',
+  NothingToDisconnect: 'store-nothing-to-disconnect',
+  FinalizedBlock: 'store-finalized-block',
+  NotFound: 'store-not-found',
+} as const;
+export type StoreCode = (typeof StoreCode)[keyof typeof StoreCode];
+
+/** The store refused an operation or found itself inconsistent. */
+export class StoreError extends TimecoinError<StoreCode> {}
+
+/** Address parse failures. */
+export const AddressCode = {
+  BadEncoding: 'address-bad-encoding',
+  BadChecksum: 'address-bad-checksum',
+  WrongNetwork: 'address-wrong-network',
+  BadLength: 'address-bad-length',
+} as const;
+export type AddressCode = (typeof AddressCode)[keyof typeof AddressCode];
+
+/** A string is not a valid address for the expected network. */
+export class AddressError extends TimecoinError<AddressCode> {}

@@ -1,0 +1,161 @@
+/**
+ * Transactions (SPEC §3): the immutable value, its one canonical encoding, txid and the
+ * per-input signing message. Decoding checks every count against the remaining bytes before
+ * allocating and throws only DecodeError.
+ */
+import { createHash } from 'node:crypto';
+import { ByteReader, ByteWriter } from './bytes.js';
+import { MAX_BLOCK_SIZE, TX_SIGN_DOMAIN, TX_VERSION, TxKind } from './constants.js';
+import { DecodeCode, DecodeError } from './errors.js';
+
+export interface TxInput {
+  readonly prevTxid: Uint8Array;
+  readonly prevIndex: number;
+  readonly signature: Uint8Array;
+}
+
+export interface TxOutput {
+  readonly amount: bigint;
+  readonly publicKey: Uint8Array;
+}
+
+export interface Transaction {
+  readonly version: number;
+  readonly kind: TxKind;
+  readonly inputs: readonly TxInput[];
+  readonly outputs: readonly TxOutput[];
+  readonly payload: Uint8Array;
+  /** SHA-256 of the encoding with every signature zeroed (signatures cannot change it). */
+  readonly txid: Uint8Array;
+  /** The canonical encoding. */
+  readonly bytes: Uint8Array;
+}
+
+export interface TransactionFields {
+  readonly version?: number;
+  readonly kind: TxKind;
+  readonly inputs: readonly TxInput[];
+  readonly outputs: readonly TxOutput[];
+  readonly payload?: Uint8Array;
+}
+
+const INPUT_SIZE = 32 + 4 + 64;
+const OUTPUT_SIZE = 8 + 32;
+/** version + kind + inputCount + outputCount + payloadLength. */
+export const MIN_TX_SIZE = 1 + 1 + 4 + 4 + 4;
+const ZERO_SIG = new Uint8Array(64);
+const KNOWN_KINDS: ReadonlySet<number> = new Set(Object.values(TxKind));
+
+/** Exact encoded size of a transaction with these counts. */
+export function encodedTxSize(inputs: number, outputs: number, payloadLength: number): number {
+  return MIN_TX_SIZE + inputs * INPUT_SIZE + outputs * OUTPUT_SIZE + payloadLength;
+}
+
+function fieldLength(b: Uint8Array, n: number, what: string): void {
+  if (b.length !== n) throw new TypeError(`${what} must be ${n} bytes, got ${b.length}`);
+}
+
+/**
+ * Build a transaction value from its fields (programmer-facing: wrong field widths are a
+ * TypeError, not a consensus rejection).
+ */
+export function createTransaction(fields: TransactionFields): Transaction {
+  const payload = fields.payload ?? new Uint8Array(0);
+  const w = new ByteWriter(encodedTxSize(fields.inputs.length, fields.outputs.length, payload.length));
+  w.u8(fields.version ?? TX_VERSION).u8(fields.kind).u32(fields.inputs.length);
+  for (const i of fields.inputs) {
+    fieldLength(i.prevTxid, 32, 'prevTxid');
+    fieldLength(i.signature, 64, 'signature');
+    w.bytes(i.prevTxid).u32(i.prevIndex).bytes(i.signature);
+  }
+  w.u32(fields.outputs.length);
+  for (const o of fields.outputs) {
+    fieldLength(o.publicKey, 32, 'publicKey');
+    if (o.amount < 0n || o.amount >= 1n << 64n) throw new TypeError('amount must be a u64');
+    w.u64(o.amount).bytes(o.publicKey);
+  }
+  w.u32(payload.length).bytes(payload);
+  const bytes = w.finish();
+  return freezeTx({
+    version: fields.version ?? TX_VERSION,
+    kind: fields.kind,
+    inputs: fields.inputs.map((i) => ({ ...i })),
+    outputs: fields.outputs.map((o) => ({ ...o })),
+    payload,
+    txid: txidOf(bytes, fields.inputs.length),
+    bytes,
+  });
+}
+
+/** The same transaction with its input signatures replaced (txid is unchanged by design). */
+export function withSignatures(tx: Transaction, signatures: readonly Uint8Array[]): Transaction {
+  if (signatures.length !== tx.inputs.length) throw new TypeError('one signature per input');
+  return createTransaction({ ...tx, inputs: tx.inputs.map((i, n) => ({ ...i, signature: signatures[n]! })) });
+}
+
+/** txid: hash the encoding with each 64-byte signature replaced by zeros, without copying. */
+function txidOf(bytes: Uint8Array, inputCount: number): Uint8Array {
+  const h = createHash('sha256');
+  let pos = 6; // version, kind, inputCount
+  h.update(bytes.subarray(0, pos));
+  for (let i = 0; i < inputCount; i++) {
+    h.update(bytes.subarray(pos, pos + 36));
+    h.update(ZERO_SIG);
+    pos += INPUT_SIZE;
+  }
+  h.update(bytes.subarray(pos));
+  return h.digest();
+}
+
+function freezeTx(tx: Transaction): Transaction {
+  for (const i of tx.inputs) Object.freeze(i);
+  for (const o of tx.outputs) Object.freeze(o);
+  Object.freeze(tx.inputs);
+  Object.freeze(tx.outputs);
+  return Object.freeze(tx);
+}
+
+/**
+ * Decode one transaction that must span `bytes` exactly. `maxSize` bounds what is even looked
+ * at (the consensus limit MAX_TX_SIZE is a rule, checked by validation with its own code).
+ */
+export function decodeTransaction(bytes: Uint8Array, maxSize = MAX_BLOCK_SIZE): Transaction {
+  if (bytes.length > maxSize) throw new DecodeError(DecodeCode.TooLarge, `transaction of ${bytes.length} bytes exceeds ${maxSize}`);
+  const r = new ByteReader(bytes);
+  const version = r.u8('version');
+  if (version !== TX_VERSION) throw new DecodeError(DecodeCode.BadVersion, `unknown transaction version ${version}`);
+  const kind = r.u8('kind');
+  if (!KNOWN_KINDS.has(kind)) throw new DecodeError(DecodeCode.BadKind, `unknown transaction kind ${kind}`);
+  const inputCount = r.count(INPUT_SIZE, Number.MAX_SAFE_INTEGER, 'inputCount');
+  const inputs: TxInput[] = new Array(inputCount);
+  for (let i = 0; i < inputCount; i++) {
+    inputs[i] = { prevTxid: r.bytes(32), prevIndex: r.u32(), signature: r.bytes(64) };
+  }
+  const outputCount = r.count(OUTPUT_SIZE, Number.MAX_SAFE_INTEGER, 'outputCount');
+  const outputs: TxOutput[] = new Array(outputCount);
+  for (let i = 0; i < outputCount; i++) {
+    outputs[i] = { amount: r.u64(), publicKey: r.bytes(32) };
+  }
+  const payloadLength = r.count(1, Number.MAX_SAFE_INTEGER, 'payloadLength');
+  const payload = r.bytes(payloadLength, 'payload');
+  r.end('transaction');
+  return freezeTx({ version, kind: kind as TxKind, inputs, outputs, payload, txid: txidOf(bytes, inputCount), bytes });
+}
+
+/** SPEC §3 signing message of input `index`: "TIMECOIN-TX-V1" || chainId || txid || u32(index). */
+export function txSigningMessage(chainId: Uint8Array, txid: Uint8Array, index: number): Uint8Array {
+  return new ByteWriter(TX_SIGN_DOMAIN.length + 32 + 32 + 4).bytes(TX_SIGN_DOMAIN).bytes(chainId).bytes(txid).u32(index).finish();
+}
+
+/** Fee-rate denominator and size limits use the encoded size. */
+export function txSize(tx: Transaction): number {
+  return tx.bytes.length;
+}
+
+/** 36-byte outpoint key `txid || u32le(index)` as a hex string, for maps. */
+export function outpointKey(txid: Uint8Array, index: number): string {
+  const b = Buffer.allocUnsafe(36);
+  b.set(txid, 0);
+  b.writeUInt32LE(index, 32);
+  return b.toString('hex');
+}

@@ -1,0 +1,58 @@
+/**
+ * The UTXO view contract shared by validation, the store and the mempool: load a view
+ * asynchronously (the store uses getMany), then validate synchronously against it
+ * (ARCHITECTURE example 5).
+ */
+import type { Transaction } from './transaction.js';
+import { outpointKey } from './transaction.js';
+
+/** One unspent output as the chain records it. */
+export interface UtxoEntry {
+  readonly amount: bigint;
+  readonly publicKey: Uint8Array;
+  /** Height of the block that created it. */
+  readonly height: number;
+  /** Created by a coinbase transaction. */
+  readonly coinbase: boolean;
+}
+
+/** Synchronous read access to unspent outputs (undefined = missing or spent). */
+export interface UtxoView {
+  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined;
+}
+
+/**
+ * An in-memory overlay over a base view: outputs added or spent by transactions applied on
+ * top (earlier transactions of the same block, or mempool parents).
+ */
+export class OverlayView implements UtxoView {
+  private readonly added = new Map<string, UtxoEntry>();
+  private readonly spent = new Set<string>();
+  constructor(private readonly base: UtxoView) {}
+
+  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    const key = outpointKey(txid, index);
+    if (this.spent.has(key)) return undefined;
+    return this.added.get(key) ?? this.base.getUtxo(txid, index);
+  }
+
+  /** Record `tx` as applied at `height`: its inputs spent, its outputs created. */
+  apply(tx: Transaction, height: number): void {
+    for (const i of tx.inputs) {
+      const key = outpointKey(i.prevTxid, i.prevIndex);
+      if (!this.added.delete(key)) this.spent.add(key);
+    }
+    const coinbase = tx.inputs.length === 0;
+    tx.outputs.forEach((o, n) => {
+      this.added.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height, coinbase });
+    });
+  }
+}
+
+/** A view over a plain map keyed by outpointKey (tests, genesis, loaded snapshots). */
+export class MapView implements UtxoView {
+  constructor(readonly entries: Map<string, UtxoEntry> = new Map()) {}
+  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    return this.entries.get(outpointKey(txid, index));
+  }
+}
