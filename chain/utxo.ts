@@ -5,6 +5,7 @@
  */
 import type { Transaction } from './transaction.js';
 import { outpointKey } from './transaction.js';
+import { TxKind } from './constants.js';
 
 /** One unspent output as the chain records it. */
 export interface UtxoEntry {
@@ -42,7 +43,7 @@ export class OverlayView implements UtxoView {
       const key = outpointKey(i.prevTxid, i.prevIndex);
       if (!this.added.delete(key)) this.spent.add(key);
     }
-    const coinbase = tx.inputs.length === 0;
+    const coinbase = tx.kind === TxKind.Coinbase;
     tx.outputs.forEach((o, n) => {
       this.added.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height, coinbase });
     });
