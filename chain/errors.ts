@@ -84,6 +84,26 @@ export const StoreCode = {
   NothingToDisconnect: 'store-nothing-to-disconnect',
   FinalizedBlock: 'store-finalized-block',
   NotFound: 'store-not-found',
+  /** connectBlock: an input is not in the UTXO set (or already spent earlier in the block). */
+  MissingInput: 'store-missing-input',
+  /** connectBlock: a txid is already indexed (in the chain or earlier in the block). */
+  DuplicateTx: 'store-duplicate-tx',
+  /** initialize: the database already holds a different chain (or network). */
+  GenesisMismatch: 'store-genesis-mismatch',
+  /** initialize: the block is not a genesis block (height 0, zero prevHash). */
+  BadGenesis: 'store-bad-genesis',
+  /** An operation needs a chain but initialize() never ran. */
+  NotInitialized: 'store-not-initialized',
+  /** The database was written with another layout version (chain/layout.ts). */
+  SchemaMismatch: 'store-schema-mismatch',
+  /** setFinalized: the finalized height would move backwards. */
+  FinalizedRegression: 'store-finalized-regression',
+  /** The (height, hash) pair is not on the stored best chain. */
+  NotInChain: 'store-not-in-chain',
+  /** Another process (or store instance) holds the database lock. */
+  Locked: 'store-locked',
+  /** connectBlock: an amount or the UTXO total would leave the u64 range. */
+  ValueOutOfRange: 'store-value-out-of-range',
 } as const;
 export type StoreCode = (typeof StoreCode)[keyof typeof StoreCode];
 

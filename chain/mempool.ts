@@ -1,0 +1,370 @@
+/**
+ * The transaction pool: valid, unconfirmed transactions waiting for a block, ordered by exact
+ * fee rate. Validation follows ARCHITECTURE example 5: the caller loads a UTXO view
+ * asynchronously (store.loadView), then `accept` runs synchronously against it and the pool's
+ * own unconfirmed outputs. Signatures go through the node's shared SignatureCache, so block
+ * connect does not verify an admitted transaction again. Every rejection is a RuleError and
+ * leaves the pool unchanged.
+ */
+import { DEFAULT_MAX_MEMPOOL_TRANSACTIONS, DEFAULT_MIN_FEE_RATE, MAX_MONEY, TxKind } from './constants.js';
+import type { SignatureCache } from './ed25519.js';
+import { RuleCode, RuleError } from './errors.js';
+import { compareFeeRate, meetsFeeRate } from './fee-rate.js';
+import { toHex } from './hash.js';
+import { IndexedHeap } from './heap.js';
+import { PoolIndex, type MempoolEntry, type PoolEntry } from './mempool-index.js';
+import { outpointKey, type Transaction, type TxOutput } from './transaction.js';
+import { checkTxInputs } from './tx-inputs.js';
+import { checkTxSanity } from './tx-rules.js';
+import type { UtxoEntry, UtxoView } from './utxo.js';
+import type { Block } from './block.js';
+
+export type { MempoolEntry } from './mempool-index.js';
+
+export interface MempoolConfig {
+  /** Genesis hash: input signatures are valid for this chain only. */
+  readonly chainId: Uint8Array;
+  /** The node's shared cache (also used by block connect); null disables caching. */
+  readonly sigCache: SignatureCache | null;
+  /** Capacity in transactions (SPEC §1 MAX_MEMPOOL_TRANSACTIONS). */
+  readonly maxTransactions?: number;
+  /** Minimum fee rate in units per encoded byte (SPEC §1 MIN_FEE_RATE). */
+  readonly minFeeRate?: bigint;
+}
+
+export interface AcceptResult {
+  readonly txid: Uint8Array;
+  readonly fee: bigint;
+  readonly size: number;
+  /** Transactions evicted to make room: the cheapest ones and their in-pool descendants. */
+  readonly evicted: readonly Transaction[];
+}
+
+export interface RemoveResult {
+  /** Pool transactions that the block included. */
+  readonly included: number;
+  /** Pool transactions dropped because the block spent one of their inputs, plus descendants. */
+  readonly conflicts: readonly Transaction[];
+}
+
+export interface ReadmitResult {
+  readonly readmitted: number;
+  /** Disconnected transactions no longer valid (or below policy), dropped silently. */
+  readonly dropped: number;
+  /** Pool transactions removed because they spent outputs of a dropped transaction. */
+  readonly orphaned: number;
+}
+
+/** An output created by a pool transaction, as getaddressbalance / gettxout need it. */
+export interface MempoolOutput {
+  readonly txid: Uint8Array;
+  readonly index: number;
+  readonly amount: bigint;
+  /** The pool transaction spending it, if any. */
+  readonly spentBy: Uint8Array | undefined;
+}
+
+/** The slice of ChainStore that acceptWithStore needs (structural, so tests can fake it). */
+export interface MempoolStore {
+  tip(): { readonly height: number; readonly hash: Uint8Array };
+  loadView(txs: readonly Transaction[]): Promise<UtxoView>;
+  getTransaction(txid: Uint8Array): Promise<unknown>;
+}
+
+const reject = (code: RuleCode, message: string, meta?: Record<string, unknown>): never => {
+  throw new RuleError(code, message, meta);
+};
+
+/** Cheapest first; among equal fee rates the newest goes first, so first-seen transactions stay. */
+const cheaperFirst = (a: PoolEntry, b: PoolEntry): boolean => {
+  const c = compareFeeRate(a.fee, a.sizeBig, b.fee, b.sizeBig);
+  return c < 0 || (c === 0 && a.seq > b.seq);
+};
+
+export class Mempool {
+  readonly maxTransactions: number;
+  readonly minFeeRate: bigint;
+  private readonly chainId: Uint8Array;
+  private readonly sigCache: SignatureCache | null;
+  private readonly pool = new PoolIndex();
+  private readonly byFeeRate = new IndexedHeap<PoolEntry>(cheaperFirst);
+  private seq = 0;
+
+  constructor(config: MempoolConfig) {
+    this.chainId = config.chainId;
+    this.sigCache = config.sigCache;
+    this.maxTransactions = config.maxTransactions ?? DEFAULT_MAX_MEMPOOL_TRANSACTIONS;
+    this.minFeeRate = config.minFeeRate ?? DEFAULT_MIN_FEE_RATE;
+    if (!Number.isSafeInteger(this.maxTransactions) || this.maxTransactions < 0) throw new RangeError('maxTransactions must be a non-negative integer');
+    if (this.minFeeRate < 0n) throw new RangeError('minFeeRate must be non-negative');
+  }
+
+  /**
+   * Validate `tx` against `chainView` (inputs preloaded; `height` = current tip height) plus the
+   * pool, and add it, evicting cheaper transactions when full. Throws RuleError; on a throw
+   * nothing changed.
+   */
+  accept(tx: Transaction, chainView: UtxoView, height: number): AcceptResult {
+    if (tx.kind === TxKind.Coinbase) reject(RuleCode.UnexpectedCoinbase, 'a coinbase is valid only in a block');
+    checkTxSanity(tx);
+    const key = toHex(tx.txid);
+    if (this.pool.get(key) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
+    for (let n = 0; n < tx.outputs.length; n++) {
+      if (chainView.getUtxo(tx.txid, n) !== undefined) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
+    }
+
+    // Resolve inputs from the pool or the chain; cheap checks come before any signature work.
+    const spends: string[] = new Array(tx.inputs.length);
+    const parents = new Set<string>();
+    let sumIn = 0n;
+    let missing = false;
+    tx.inputs.forEach((input, i) => {
+      const op = outpointKey(input.prevTxid, input.prevIndex);
+      const claimant = this.pool.claimantOf(op);
+      if (claimant !== undefined) {
+        reject(RuleCode.MempoolConflict, 'an input is already spent (or held as collateral) by a mempool transaction', {
+          input: i,
+          conflictsWith: claimant.key,
+        });
+      }
+      spends[i] = op;
+      const parentKey = op.slice(0, 64);
+      const parent = this.pool.get(parentKey);
+      const out = parent !== undefined ? parent.tx.outputs[input.prevIndex] : chainView.getUtxo(input.prevTxid, input.prevIndex);
+      if (parent !== undefined) parents.add(parentKey);
+      if (out === undefined) missing = true;
+      else sumIn += out.amount;
+    });
+    const collateral = this.pool.collateralOf(tx);
+    if (collateral !== undefined) {
+      const claimant = this.pool.claimantOf(collateral);
+      if (claimant !== undefined) {
+        reject(RuleCode.MempoolConflict, 'the collateral is spent or claimed by a mempool transaction', { conflictsWith: claimant.key });
+      }
+      // A collateral created by a pool transaction makes that transaction a parent.
+      if (this.pool.get(collateral.slice(0, 64)) !== undefined) parents.add(collateral.slice(0, 64));
+    }
+    if (missing) reject(RuleCode.MissingInputs, 'an input is missing or spent');
+
+    const size = tx.bytes.length;
+    const sizeBig = BigInt(size);
+    let sumOut = 0n;
+    for (const o of tx.outputs) sumOut += o.amount;
+    // Policy before signatures, but only when the amounts are in range: otherwise
+    // checkTxInputs below names the real fault (insufficient-funds, value-out-of-range).
+    let evict: Set<PoolEntry> | undefined;
+    if (sumIn <= MAX_MONEY && sumOut <= sumIn) {
+      const fee = sumIn - sumOut;
+      if (!meetsFeeRate(fee, size, this.minFeeRate)) {
+        reject(RuleCode.InsufficientFee, `fee ${fee} for ${size} bytes is below ${this.minFeeRate} units/byte`, { fee: fee.toString(), size });
+      }
+      evict = this.planEviction(fee, sizeBig, parents);
+    }
+
+    const fee = checkTxInputs(tx, this.poolView(chainView, height), { chainId: this.chainId, sigCache: this.sigCache });
+    if (evict === undefined || fee !== sumIn - sumOut) {
+      throw new Error('mempool: checkTxInputs accepted amounts that disagree with the resolved inputs');
+    }
+
+    // Commit: nothing below throws a RuleError.
+    const evicted = [...evict].map((e) => e.tx);
+    for (const e of evict) this.removeEntry(e);
+    const entry: PoolEntry = {
+      tx, key, fee, size, sizeBig, height, seq: this.seq++, spends, collateral,
+      parents, children: new Set(), heapIndex: -1,
+    };
+    this.pool.add(entry);
+    this.byFeeRate.push(entry);
+    return { txid: tx.txid, fee, size, evicted };
+  }
+
+  /**
+   * accept() with the view loaded from `store` first; also rejects a transaction the chain
+   * already holds. Reloads if a block connected while the view was loading.
+   */
+  async acceptWithStore(tx: Transaction, store: MempoolStore): Promise<AcceptResult> {
+    if (this.has(tx.txid)) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
+    for (;;) {
+      const tip = store.tip();
+      if ((await store.getTransaction(tx.txid)) != null) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
+      const view = await store.loadView([tx]);
+      const now = store.tip();
+      if (now.height === tip.height && Buffer.compare(now.hash, tip.hash) === 0) return this.accept(tx, view, tip.height);
+    }
+  }
+
+  /**
+   * After `block` connected: drop the pool transactions it included (their children stay,
+   * now spending confirmed outputs) and every pool transaction that conflicts with it, with
+   * its descendants.
+   */
+  removeForBlock(block: Block): RemoveResult {
+    let included = 0;
+    for (const tx of block.txs) {
+      const e = this.pool.get(toHex(tx.txid));
+      if (e !== undefined) {
+        this.removeEntry(e);
+        included++;
+      }
+    }
+    const doomed = new Set<PoolEntry>();
+    for (const tx of block.txs) {
+      for (const input of tx.inputs) this.pool.claimantsOf(outpointKey(input.prevTxid, input.prevIndex), doomed);
+      const collateral = this.pool.collateralOf(tx);
+      if (collateral !== undefined) this.pool.claimantsOf(collateral, doomed);
+    }
+    const all = new Set<PoolEntry>();
+    for (const e of doomed) this.pool.collectDescendants(e, all);
+    for (const e of all) this.removeEntry(e);
+    return { included, conflicts: [...all].map((e) => e.tx) };
+  }
+
+  /**
+   * After a block was disconnected: re-admit its non-coinbase transactions (in block order, so
+   * parents come first) against `view`, the UTXO state after the disconnect. Those no longer
+   * valid are dropped and counted, and pool transactions spending their outputs go with them.
+   */
+  readmit(txs: readonly Transaction[], view: UtxoView, height: number): ReadmitResult {
+    let readmitted = 0;
+    let dropped = 0;
+    for (const tx of txs) {
+      if (tx.kind === TxKind.Coinbase) continue;
+      try {
+        this.accept(tx, view, height);
+        readmitted++;
+      } catch (err) {
+        if (!(err instanceof RuleError)) throw err;
+        dropped++;
+      }
+    }
+    // Pool transactions admitted while a dropped one was confirmed now spend nothing.
+    const orphans = new Set<PoolEntry>();
+    for (const tx of txs) {
+      if (this.pool.get(toHex(tx.txid)) !== undefined) continue;
+      for (let n = 0; n < tx.outputs.length; n++) {
+        const spender = this.pool.spenderOf(outpointKey(tx.txid, n));
+        if (spender !== undefined) this.pool.collectDescendants(spender, orphans);
+      }
+    }
+    for (const e of orphans) this.removeEntry(e);
+    return { readmitted, dropped, orphaned: orphans.size };
+  }
+
+  /** readmit() with the view loaded from `store` (call after store.disconnectTip()). */
+  async readmitWithStore(txs: readonly Transaction[], store: MempoolStore): Promise<ReadmitResult> {
+    const candidates = txs.filter((t) => t.kind !== TxKind.Coinbase);
+    return this.readmit(candidates, await store.loadView(candidates), store.tip().height);
+  }
+
+  /** Whether the pool holds `txid` (bytes or hex). */
+  has(txid: Uint8Array | string): boolean {
+    return this.pool.get(keyOf(txid)) !== undefined;
+  }
+
+  /** The pool transaction `txid` (bytes or hex). */
+  get(txid: Uint8Array | string): Transaction | undefined {
+    return this.pool.get(keyOf(txid))?.tx;
+  }
+
+  /** The pool entry of `txid` (fee, size, in-pool parents and children). */
+  entry(txid: Uint8Array | string): MempoolEntry | undefined {
+    return this.pool.get(keyOf(txid));
+  }
+
+  /** Every entry, in no particular order (the assembler orders them). */
+  entries(): IterableIterator<MempoolEntry> {
+    return this.pool.values();
+  }
+
+  /** Number of transactions. */
+  get size(): number {
+    return this.pool.count;
+  }
+
+  /** Sum of encoded sizes. */
+  get bytes(): number {
+    return this.pool.bytes;
+  }
+
+  /** Txids of all pool transactions. */
+  txids(): Uint8Array[] {
+    return [...this.pool.values()].map((e) => e.tx.txid);
+  }
+
+  /** getmempoolinfo (SPEC §5). */
+  info(): { size: number; bytes: number; maxsize: number; minfeerate: bigint } {
+    return { size: this.size, bytes: this.bytes, maxsize: this.maxTransactions, minfeerate: this.minFeeRate };
+  }
+
+  /** The pool transaction spending outpoint (txid, index), for gettxout includeMempool. */
+  spentBy(txid: Uint8Array, index: number): Uint8Array | undefined {
+    return this.pool.spenderOf(outpointKey(txid, index))?.tx.txid;
+  }
+
+  /** Output `index` of pool transaction `txid`, whether or not a pool transaction spends it. */
+  output(txid: Uint8Array, index: number): TxOutput | undefined {
+    return this.pool.get(toHex(txid))?.tx.outputs[index];
+  }
+
+  /** Outputs to `publicKey` created by pool transactions (unconfirmed balance). */
+  outputsTo(publicKey: Uint8Array): MempoolOutput[] {
+    const out: MempoolOutput[] = [];
+    for (const e of this.pool.paying(publicKey)) {
+      e.tx.outputs.forEach((o, index) => {
+        if (Buffer.compare(o.publicKey, publicKey) !== 0) return;
+        out.push({ txid: e.tx.txid, index, amount: o.amount, spentBy: this.spentBy(e.tx.txid, index) });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Which entries must go so that one more fits, or a mempool-full rejection. Cheapest first,
+   * each with its descendants; the newcomer's own ancestors are never evicted (it needs them).
+   */
+  private planEviction(fee: bigint, size: bigint, parents: ReadonlySet<string>): Set<PoolEntry> {
+    const evict = new Set<PoolEntry>();
+    const need = this.pool.count + 1 - this.maxTransactions;
+    if (need <= 0) return evict;
+    let ancestors: Set<string> | undefined;
+    for (const c of this.byFeeRate.ordered()) {
+      if (evict.size >= need) break;
+      if (evict.has(c)) continue;
+      if (compareFeeRate(fee, size, c.fee, c.sizeBig) <= 0) {
+        reject(RuleCode.MempoolFull, 'mempool full and the fee rate does not beat the cheapest transaction');
+      }
+      if (parents.size > 0) {
+        ancestors ??= this.pool.ancestorKeys(parents);
+        if (ancestors.has(c.key)) continue;
+      }
+      this.pool.collectDescendants(c, evict);
+    }
+    if (evict.size < need) reject(RuleCode.MempoolFull, 'mempool full of transactions this one depends on');
+    return evict;
+  }
+
+  private removeEntry(e: PoolEntry): void {
+    this.byFeeRate.remove(e);
+    this.pool.remove(e);
+  }
+
+  /** The chain view with pool outputs layered on top (what checkTxInputs sees). */
+  private poolView(chainView: UtxoView, height: number): UtxoView {
+    const pool = this.pool;
+    return {
+      getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+        const op = outpointKey(txid, index);
+        if (pool.spenderOf(op) !== undefined) return undefined;
+        const parent = pool.get(op.slice(0, 64));
+        if (parent === undefined) return chainView.getUtxo(txid, index);
+        const o = parent.tx.outputs[index];
+        // An unconfirmed output would confirm in the next block at the earliest.
+        return o === undefined ? undefined : { amount: o.amount, publicKey: o.publicKey, height: height + 1, coinbase: false };
+      },
+    };
+  }
+}
+
+function keyOf(txid: Uint8Array | string): string {
+  return typeof txid === 'string' ? txid.toLowerCase() : toHex(txid);
+}

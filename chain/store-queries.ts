@@ -1,0 +1,192 @@
+/**
+ * Read-only queries over the chain database (blocks, transactions, address index, whole-set
+ * scans). They take the raw LevelDB handle so ChainStore stays about writes and caches.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Level } from 'level';
+import { decodeBlock, type Block } from './block.js';
+import { DecodeError, StoreCode, StoreError } from './errors.js';
+import { bytesEqual, toHex } from './hash.js';
+import {
+  Prefix,
+  TIP_KEY,
+  addressRange,
+  blockKey,
+  decodeAddressEntry,
+  decodePointer,
+  decodeTxLocation,
+  decodeUtxo,
+  heightKey,
+  parseAddressKey,
+  parseUtxoKey,
+  prefixRange,
+  txKey,
+} from './layout.js';
+import { createHash } from 'node:crypto';
+import { decodeTransaction, outpointKey, type Transaction } from './transaction.js';
+import type { UtxoEntry, UtxoView } from './utxo.js';
+
+export type ChainDb = Level<Buffer, Buffer>;
+
+/** A confirmed transaction and where it is. */
+export interface TxRecord {
+  readonly tx: Transaction;
+  readonly blockHash: Uint8Array;
+  readonly height: number;
+  /** Index of the transaction inside its block (0 = coinbase). */
+  readonly position: number;
+}
+
+/** One unspent output of an address, as listunspent reports it. */
+export interface AddressUtxo {
+  readonly txid: Uint8Array;
+  readonly index: number;
+  readonly amount: bigint;
+  readonly height: number;
+}
+
+/** Summary of the whole UTXO set at one consistent moment (gettxoutsetinfo). */
+export interface UtxoSetInfo {
+  /** Tip the scan saw. */
+  readonly height: number;
+  readonly bestHash: Uint8Array;
+  readonly count: number;
+  readonly totalAmount: bigint;
+  /** SHA-256 over every entry in key order: txid 32 · index u32BE · UTXO value 49 (docs/storage.md). */
+  readonly hash: Uint8Array;
+}
+
+const ITER_BATCH = 1000;
+
+/**
+ * A synchronous UTXO view over one getMany prefetch. Outpoints that were not prefetched (e.g. a
+ * registration's collateral) fall through to a live getSync read rather than reading as spent.
+ */
+export class PrefetchedView implements UtxoView {
+  constructor(
+    private readonly entries: Map<string, UtxoEntry | undefined>,
+    private readonly fallback: (txid: Uint8Array, index: number) => UtxoEntry | undefined,
+  ) {}
+  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    const key = outpointKey(txid, index);
+    if (this.entries.has(key)) return this.entries.get(key);
+    return this.fallback(txid, index);
+  }
+}
+
+/** Decode stored block bytes; a failure means the database is damaged. */
+export function decodeStoredBlock(bytes: Uint8Array, expectedHash: Uint8Array): Block {
+  let block: Block;
+  try {
+    block = decodeBlock(bytes);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new StoreError(StoreCode.Corrupt, `stored block ${toHex(expectedHash)} does not decode`, { cause: e });
+    throw e;
+  }
+  if (!bytesEqual(block.hash, expectedHash)) throw new StoreError(StoreCode.Corrupt, `stored block ${toHex(expectedHash)} hashes to ${toHex(block.hash)}`);
+  return block;
+}
+
+/** The block with this hash, if stored. */
+export async function getBlock(db: ChainDb, hash: Uint8Array): Promise<Block | undefined> {
+  const bytes = await db.get(blockKey(hash));
+  return bytes === undefined ? undefined : decodeStoredBlock(bytes, hash);
+}
+
+/** Hash of the best-chain block at `height`, if any. */
+export async function getBlockHash(db: ChainDb, height: number): Promise<Uint8Array | undefined> {
+  if (!Number.isSafeInteger(height) || height < 0) return undefined;
+  const v = await db.get(heightKey(height));
+  if (v !== undefined && v.length !== 32) throw new StoreError(StoreCode.Corrupt, `height index ${height} is damaged`);
+  return v;
+}
+
+/** A confirmed transaction by txid, decoding only its byte range of the block. */
+export async function getTransaction(db: ChainDb, txid: Uint8Array): Promise<TxRecord | undefined> {
+  const raw = await db.get(txKey(txid));
+  if (raw === undefined) return undefined;
+  const loc = decodeTxLocation(raw);
+  const block = await db.get(blockKey(loc.blockHash));
+  if (block === undefined || loc.offset + loc.length > block.length) {
+    throw new StoreError(StoreCode.Corrupt, `txid index of ${toHex(txid)} points outside its block`);
+  }
+  let tx: Transaction;
+  try {
+    tx = decodeTransaction(block.subarray(loc.offset, loc.offset + loc.length));
+  } catch (e) {
+    throw new StoreError(StoreCode.Corrupt, `indexed transaction ${toHex(txid)} does not decode`, { cause: e });
+  }
+  if (!bytesEqual(tx.txid, txid)) throw new StoreError(StoreCode.Corrupt, `txid index of ${toHex(txid)} points at another transaction`);
+  return { tx, blockHash: loc.blockHash, height: loc.height, position: loc.position };
+}
+
+/** Every unspent output locked to `publicKey`, ordered by (txid, index). */
+export async function getAddressUtxos(db: ChainDb, publicKey: Uint8Array): Promise<AddressUtxo[]> {
+  if (publicKey.length !== 32) throw new TypeError('public key must be 32 bytes');
+  const out: AddressUtxo[] = [];
+  const it = db.iterator(addressRange(publicKey));
+  try {
+    for (;;) {
+      const batch = await it.nextv(ITER_BATCH);
+      if (batch.length === 0) break;
+      for (const [k, v] of batch) {
+        const { txid, index } = parseAddressKey(k);
+        const { amount, height } = decodeAddressEntry(v);
+        out.push({ txid, index, amount, height });
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  return out;
+}
+
+/**
+ * Scan the whole UTXO set under one LevelDB snapshot, so the tip, count, total and hash all
+ * describe the same instant even while blocks keep connecting.
+ */
+export async function scanUtxoSet(db: ChainDb): Promise<UtxoSetInfo> {
+  const snapshot = db.snapshot();
+  try {
+    const tipRaw = await db.get(TIP_KEY, { snapshot });
+    if (tipRaw === undefined) throw new StoreError(StoreCode.NotInitialized, 'the chain database holds no chain yet');
+    const tip = decodePointer(tipRaw);
+    const h = createHash('sha256');
+    let count = 0;
+    let totalAmount = 0n;
+    const it = db.iterator({ ...prefixRange(Prefix.Utxo), snapshot });
+    try {
+      for (;;) {
+        const batch = await it.nextv(ITER_BATCH);
+        if (batch.length === 0) break;
+        for (const [k, v] of batch) {
+          parseUtxoKey(k); // validates the key shape
+          totalAmount += decodeUtxo(v).amount; // validates the value
+          h.update(k.subarray(1));
+          h.update(v);
+          count++;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return { height: tip.height, bestHash: tip.hash, count, totalAmount, hash: h.digest() };
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** Bytes the database directory occupies on disk (tables, logs, manifest). */
+export async function directorySizeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) {
+    try {
+      const s = await stat(join(dir, name));
+      if (s.isFile()) total += s.size;
+    } catch {
+      // A table file removed by a concurrent compaction: it no longer counts.
+    }
+  }
+  return total;
+}

@@ -1,0 +1,407 @@
+/**
+ * ChainStore: the LevelDB-backed best chain. Every state change (connect, disconnect,
+ * initialize) is exactly one db.batch() built in full before it is written (chain/store-batch.ts),
+ * so a kill -9 at any instant leaves the old or the new tip, never a mix (docs/storage.md).
+ * In-memory caches (tip, finalized, stats) change only after the batch has resolved, and
+ * writes are serialized through one queue so two connects cannot both build on the same tip.
+ */
+import { Level } from 'level';
+import { ZERO_HASH, type Block } from './block.js';
+import { StoreCode, StoreError } from './errors.js';
+import { bytesEqual, toHex } from './hash.js';
+import {
+  CHAIN_META_KEY,
+  FINALIZED_KEY,
+  SCHEMA_VERSION,
+  STATS_KEY,
+  TIP_KEY,
+  blockKey,
+  blockMetaKey,
+  certificateKey,
+  decodeBlockMeta,
+  decodeChainMeta,
+  decodePointer,
+  decodeStats,
+  decodeUndo,
+  decodeUtxo,
+  encodeChainMeta,
+  encodePointer,
+  heightKey,
+  undoKey,
+  utxoKey,
+  type BlockMeta,
+  type ChainMeta,
+  type ChainPointer,
+  type UtxoStats,
+} from './layout.js';
+import { blockDelta, connectReadKeys, planConnect, planDisconnect, type BatchOp, type Outpoint } from './store-batch.js';
+import {
+  decodeStoredBlock,
+  directorySizeBytes,
+  getAddressUtxos,
+  getBlock,
+  getBlockHash,
+  getTransaction,
+  scanUtxoSet,
+  type AddressUtxo,
+  PrefetchedView,
+  type ChainDb,
+  type TxRecord,
+  type UtxoSetInfo,
+} from './store-queries.js';
+import { outpointKey, type Transaction } from './transaction.js';
+import type { UtxoEntry, UtxoView } from './utxo.js';
+
+export type { AddressUtxo, TxRecord, UtxoSetInfo } from './store-queries.js';
+export type { BlockMeta, ChainPointer, UtxoStats } from './layout.js';
+
+export interface StoreOptions {
+  /** fsync every block batch (default true): survives power loss, not just a process kill. */
+  readonly sync?: boolean;
+}
+
+export interface ConnectOptions {
+  /** Also mark the block finalized, in the same batch. */
+  readonly final?: boolean;
+}
+
+/** classic-level's synchronous read, typed locally because `level`'s typings omit it. */
+interface SyncGet {
+  getSync?(key: Buffer): Buffer | undefined;
+}
+
+function isLockError(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } };
+  return err?.code === 'LEVEL_LOCKED' || err?.cause?.code === 'LEVEL_LOCKED';
+}
+
+export class ChainStore {
+  private closed = false;
+  private writes: Promise<unknown> = Promise.resolve();
+  private meta: ChainMeta | undefined;
+  private tipPtr: ChainPointer | undefined;
+  private finalPtr: ChainPointer | undefined;
+  private stats: UtxoStats = { count: 0, totalAmount: 0n };
+
+  private constructor(
+    private readonly db: ChainDb,
+    private readonly dir: string,
+    private readonly sync: boolean,
+  ) {}
+
+  /** Open (creating if needed) the store in `dir` and verify the stored tip is consistent. */
+  static async open(dir: string, options: StoreOptions = {}): Promise<ChainStore> {
+    const db: ChainDb = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    try {
+      await db.open();
+    } catch (e) {
+      if (isLockError(e)) throw new StoreError(StoreCode.Locked, `chain database ${dir} is in use by another process`, { cause: e });
+      throw e;
+    }
+    const store = new ChainStore(db, dir, options.sync ?? true);
+    try {
+      await store.load();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Read and cross-check the chain pointers: the tip's block, height index and stats must agree. */
+  private async load(): Promise<void> {
+    const [metaRaw, tipRaw, finRaw, statsRaw] = await this.db.getMany([CHAIN_META_KEY, TIP_KEY, FINALIZED_KEY, STATS_KEY]);
+    if (metaRaw === undefined) {
+      if (tipRaw !== undefined || finRaw !== undefined || statsRaw !== undefined) throw new StoreError(StoreCode.Corrupt, 'chain pointers without chain meta');
+      return;
+    }
+    const meta = decodeChainMeta(metaRaw);
+    if (meta.schemaVersion !== SCHEMA_VERSION) {
+      throw new StoreError(StoreCode.SchemaMismatch, `database schema ${meta.schemaVersion}, this node reads ${SCHEMA_VERSION}`);
+    }
+    if (tipRaw === undefined || finRaw === undefined || statsRaw === undefined) throw new StoreError(StoreCode.Corrupt, 'chain meta without tip, finalized or stats');
+    const tip = decodePointer(tipRaw);
+    const fin = decodePointer(finRaw);
+    const stats = decodeStats(statsRaw);
+    const [tipHashAtHeight, tipMetaRaw, tipBlock] = await this.db.getMany([heightKey(tip.height), blockMetaKey(tip.hash), blockKey(tip.hash)]);
+    if (tipHashAtHeight === undefined || !bytesEqual(tipHashAtHeight, tip.hash) || tipMetaRaw === undefined || tipBlock === undefined) {
+      throw new StoreError(StoreCode.Corrupt, `stored tip ${tip.height} ${toHex(tip.hash)} is not indexed`);
+    }
+    const tipMeta = decodeBlockMeta(tipMetaRaw);
+    if (tipMeta.height !== tip.height || tipMeta.utxoCount !== stats.count || tipMeta.utxoTotal !== stats.totalAmount) {
+      throw new StoreError(StoreCode.Corrupt, 'UTXO stats disagree with the tip block record');
+    }
+    if (await this.db.get(heightKey(tip.height + 1)) !== undefined) throw new StoreError(StoreCode.Corrupt, 'height index runs past the tip');
+    if (fin.height > tip.height) throw new StoreError(StoreCode.Corrupt, 'finalized block is above the tip');
+    this.meta = meta;
+    this.tipPtr = tip;
+    this.finalPtr = fin;
+    this.stats = stats;
+  }
+
+  /** Wait for queued writes, then close the database; later calls fail with NotOpen. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writes;
+    await this.db.close();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new StoreError(StoreCode.NotOpen, 'the chain store is closed');
+  }
+
+  /** Run `fn` after every earlier write has settled (success or failure). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    // A write accepted before close() still runs: close() waits for this queue.
+    const run = this.writes.then(fn);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private requireTip(): ChainPointer {
+    this.ensureOpen();
+    if (this.tipPtr === undefined) throw new StoreError(StoreCode.NotInitialized, 'the chain store holds no chain yet; call initialize(genesis)');
+    return this.tipPtr;
+  }
+
+  private async write(ops: BatchOp[]): Promise<void> {
+    await this.db.batch(ops, { sync: this.sync });
+  }
+
+  /** True once a genesis block is stored. */
+  get initialized(): boolean {
+    return this.meta !== undefined;
+  }
+
+  /** Hash of the genesis block (SPEC §4 chainId). */
+  get chainId(): Uint8Array {
+    this.requireTip();
+    return this.meta!.chainId;
+  }
+
+  /** Network name recorded at initialize ('' when none was given). */
+  get network(): string {
+    this.requireTip();
+    return this.meta!.network;
+  }
+
+  /** Best-chain tip (cached; changes only after a batch is on disk). */
+  tip(): ChainPointer {
+    return this.requireTip();
+  }
+
+  /** Highest finalized block (genesis until something else is finalized). */
+  finalized(): ChainPointer {
+    this.requireTip();
+    return this.finalPtr!;
+  }
+
+  /** Count and total value of the UTXO set at the tip (cached, kept in the block batches). */
+  utxoStats(): UtxoStats {
+    this.requireTip();
+    return this.stats;
+  }
+
+  /**
+   * Store `genesis` as block 0 (finalized by definition) in one batch. Idempotent for the same
+   * genesis; refuses a database that holds another chain or network (GenesisMismatch).
+   */
+  initialize(genesis: Block, network = ''): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.meta !== undefined) {
+        if (bytesEqual(this.meta.chainId, genesis.hash) && this.meta.network === network) return;
+        throw new StoreError(StoreCode.GenesisMismatch, `database holds chain ${toHex(this.meta.chainId)} (${this.meta.network || 'no network'})`);
+      }
+      if (genesis.header.height !== 0 || !bytesEqual(genesis.header.prevHash, ZERO_HASH)) {
+        throw new StoreError(StoreCode.BadGenesis, 'a genesis block has height 0 and an all-zero prevHash');
+      }
+      const delta = blockDelta(genesis);
+      const keys = connectReadKeys(genesis, delta);
+      const plan = planConnect(genesis, delta, await this.db.getMany(keys), { count: 0, totalAmount: 0n }, undefined);
+      const meta: ChainMeta = { schemaVersion: SCHEMA_VERSION, chainId: genesis.hash, network };
+      plan.ops.push({ type: 'put', key: CHAIN_META_KEY, value: encodeChainMeta(meta) }, { type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
+      await this.write(plan.ops);
+      this.meta = meta;
+      this.tipPtr = plan.tip;
+      this.finalPtr = plan.tip;
+      this.stats = plan.stats;
+    });
+  }
+
+  /**
+   * Connect `block` on top of the tip in one batch: spend inputs, write undo, outputs, indexes,
+   * block, certificate, stats and tip. Refuses (writing nothing) with NotTip, MissingInput,
+   * DuplicateTx or ValueOutOfRange. Rule validation is chain/block-rules' job, done before.
+   */
+  connectBlock(block: Block, certificate?: Uint8Array, options: ConnectOptions = {}): Promise<void> {
+    return this.exclusive(async () => {
+      const tip = this.requireTip();
+      if (block.header.height !== tip.height + 1 || !bytesEqual(block.header.prevHash, tip.hash)) {
+        throw new StoreError(StoreCode.NotTip, `block ${block.header.height} ${toHex(block.hash)} does not extend tip ${tip.height} ${toHex(tip.hash)}`);
+      }
+      const delta = blockDelta(block);
+      const plan = planConnect(block, delta, await this.db.getMany(connectReadKeys(block, delta)), this.stats, certificate);
+      if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
+      await this.write(plan.ops);
+      this.tipPtr = plan.tip;
+      this.stats = plan.stats;
+      if (options.final === true) this.finalPtr = plan.tip;
+    });
+  }
+
+  /**
+   * Disconnect the tip in one batch, restoring exactly the UTXO set before it from the undo
+   * record and removing its indexes; returns the block. Refuses at genesis
+   * (NothingToDisconnect) and at or below the finalized height (FinalizedBlock).
+   */
+  disconnectTip(): Promise<Block> {
+    return this.exclusive(async () => {
+      const tip = this.requireTip();
+      if (tip.height === 0) throw new StoreError(StoreCode.NothingToDisconnect, 'cannot disconnect the genesis block');
+      if (tip.height <= this.finalPtr!.height) {
+        throw new StoreError(StoreCode.FinalizedBlock, `block ${tip.height} is finalized (finalized height ${this.finalPtr!.height})`);
+      }
+      const [blockRaw, undoRaw] = await this.db.getMany([blockKey(tip.hash), undoKey(tip.hash)]);
+      if (blockRaw === undefined || undoRaw === undefined) throw new StoreError(StoreCode.Corrupt, `tip block ${tip.height} or its undo record is missing`);
+      const block = decodeStoredBlock(blockRaw, tip.hash);
+      const [parentMetaRaw, parentHash] = await this.db.getMany([blockMetaKey(block.header.prevHash), heightKey(tip.height - 1)]);
+      if (parentMetaRaw === undefined || parentHash === undefined || !bytesEqual(parentHash, block.header.prevHash)) {
+        throw new StoreError(StoreCode.Corrupt, `parent of block ${tip.height} is not indexed`);
+      }
+      const parentMeta = decodeBlockMeta(parentMetaRaw);
+      if (parentMeta.height !== tip.height - 1) throw new StoreError(StoreCode.Corrupt, `parent meta of block ${tip.height} has height ${parentMeta.height}`);
+      const plan = planDisconnect(block, decodeUndo(undoRaw), this.stats, parentMeta);
+      await this.write(plan.ops);
+      this.tipPtr = plan.tip;
+      this.stats = plan.stats;
+      return block;
+    });
+  }
+
+  /** Store the commit certificate of a stored block (NotFound if the block is not stored). */
+  setCertificate(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      this.requireTip();
+      if ((await this.db.get(blockMetaKey(hash))) === undefined) throw new StoreError(StoreCode.NotFound, `block ${toHex(hash)} is not stored`);
+      await this.db.put(certificateKey(hash), Buffer.from(bytes), { sync: this.sync });
+    });
+  }
+
+  /** The commit certificate stored for a block, if any. */
+  async getCertificate(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    this.ensureOpen();
+    return this.db.get(certificateKey(hash));
+  }
+
+  /**
+   * Advance the finalized pointer to a best-chain block. Monotonic: a lower height is
+   * FinalizedRegression; a (height, hash) not on the best chain is NotInChain.
+   */
+  setFinalized(height: number, hash: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      const tip = this.requireTip();
+      const fin = this.finalPtr!;
+      if (height < fin.height) throw new StoreError(StoreCode.FinalizedRegression, `finalized height ${fin.height} cannot move back to ${height}`);
+      if (height > tip.height) throw new StoreError(StoreCode.NotInChain, `height ${height} is above the tip ${tip.height}`);
+      const atHeight = await this.db.get(heightKey(height));
+      if (atHeight === undefined || !bytesEqual(atHeight, hash)) throw new StoreError(StoreCode.NotInChain, `block ${toHex(hash)} is not the best-chain block at ${height}`);
+      if (height === fin.height) return;
+      const ptr = { height, hash: Uint8Array.from(hash) };
+      await this.write([{ type: 'put', key: FINALIZED_KEY, value: encodePointer(ptr) }]);
+      this.finalPtr = ptr;
+    });
+  }
+
+  /**
+   * Prefetch every input outpoint of `txs` (plus `extra`, e.g. registration collaterals) with
+   * one getMany and return a synchronous view of them, for one validation pass.
+   */
+  async loadView(txs: readonly Transaction[], extra: readonly Outpoint[] = []): Promise<UtxoView> {
+    this.requireTip();
+    const wanted = new Map<string, Outpoint>();
+    for (const tx of txs) for (const i of tx.inputs) wanted.set(outpointKey(i.prevTxid, i.prevIndex), { txid: i.prevTxid, index: i.prevIndex });
+    for (const o of extra) wanted.set(outpointKey(o.txid, o.index), o);
+    const names = [...wanted.keys()];
+    const values = names.length === 0 ? [] : await this.db.getMany(names.map((n) => utxoKey(wanted.get(n)!.txid, wanted.get(n)!.index)));
+    const entries = new Map<string, UtxoEntry | undefined>();
+    names.forEach((n, i) => {
+      const raw = values[i];
+      entries.set(n, raw === undefined ? undefined : decodeUtxo(raw));
+    });
+    return new PrefetchedView(entries, (txid, index) => this.getUtxoSync(txid, index));
+  }
+
+  /** One unspent output, read asynchronously. */
+  async getUtxo(txid: Uint8Array, index: number): Promise<UtxoEntry | undefined> {
+    this.ensureOpen();
+    const raw = await this.db.get(utxoKey(txid, index));
+    return raw === undefined ? undefined : decodeUtxo(raw);
+  }
+
+  /** One unspent output, read synchronously (classic-level getSync, ≈ 400k/s). */
+  getUtxoSync(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    this.ensureOpen();
+    const db = this.db as unknown as SyncGet;
+    if (typeof db.getSync !== 'function') throw new TypeError('this LevelDB binding has no getSync; use loadView or getUtxo');
+    const raw = db.getSync(utxoKey(txid, index));
+    return raw === undefined ? undefined : decodeUtxo(raw);
+  }
+
+  /** A stored block by hash (best chain only: disconnected blocks are removed). */
+  async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    this.ensureOpen();
+    return getBlock(this.db, hash);
+  }
+
+  /** The best-chain block at `height`. */
+  async getBlockByHeight(height: number): Promise<Block | undefined> {
+    const hash = await this.getBlockHash(height);
+    return hash === undefined ? undefined : this.getBlock(hash);
+  }
+
+  /** Hash of the best-chain block at `height`. */
+  async getBlockHash(height: number): Promise<Uint8Array | undefined> {
+    this.ensureOpen();
+    return getBlockHash(this.db, height);
+  }
+
+  /** Height, tx count and post-block UTXO stats of a stored block. */
+  async getBlockMeta(hash: Uint8Array): Promise<BlockMeta | undefined> {
+    this.ensureOpen();
+    const raw = await this.db.get(blockMetaKey(hash));
+    return raw === undefined ? undefined : decodeBlockMeta(raw);
+  }
+
+  /** A confirmed transaction with its block hash and height. */
+  async getTransaction(txid: Uint8Array): Promise<TxRecord | undefined> {
+    this.ensureOpen();
+    return getTransaction(this.db, txid);
+  }
+
+  /** Unspent outputs locked to `publicKey`, ordered by (txid, index). */
+  async getAddressUtxos(publicKey: Uint8Array): Promise<AddressUtxo[]> {
+    this.ensureOpen();
+    return getAddressUtxos(this.db, publicKey);
+  }
+
+  /** Sum of the unspent outputs locked to `publicKey`. */
+  async getAddressBalance(publicKey: Uint8Array): Promise<bigint> {
+    let sum = 0n;
+    for (const u of await this.getAddressUtxos(publicKey)) sum += u.amount;
+    return sum;
+  }
+
+  /** Full scan under one snapshot: tip, count, total and the deterministic UTXO set hash. */
+  async utxoSetHash(): Promise<UtxoSetInfo> {
+    this.ensureOpen();
+    return scanUtxoSet(this.db);
+  }
+
+  /** Approximate on-disk size of the database directory in bytes. */
+  async databaseSizeBytes(): Promise<number> {
+    this.ensureOpen();
+    return directorySizeBytes(this.dir);
+  }
+}

@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ZERO_HASH, computeTxRoot, createBlock, decodeBlock, decodeBlockHeader, hashBlockBytes, HEADER_SIZE } from '../../chain/block.js';
+import { TxKind } from '../../chain/constants.js';
+import { DecodeCode, DecodeError } from '../../chain/errors.js';
+import { createTransaction, decodeTransaction, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
+
+const H = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+const b = (n: number) => Uint8Array.of(n);
+
+const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const txFieldsArb: fc.Arbitrary<TransactionFields> = fc.record({
+  kind: fc.constantFrom(TxKind.Transfer, TxKind.Coinbase, TxKind.MasternodeRegistration),
+  inputs: fc.array(
+    fc.record({ prevTxid: bytes32, prevIndex: fc.nat({ max: 0xffffffff }), signature: fc.uint8Array({ minLength: 64, maxLength: 64 }) }),
+    { maxLength: 4 },
+  ),
+  outputs: fc.array(fc.record({ amount: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), publicKey: bytes32 }), { maxLength: 4 }),
+  payload: fc.uint8Array({ maxLength: 40 }),
+});
+const txArb = txFieldsArb.map((f) => createTransaction(f));
+const blockArb = fc
+  .record({
+    height: fc.nat({ max: 2 ** 40 }),
+    prevHash: bytes32,
+    timestampMs: fc.nat({ max: 2 ** 50 }),
+    proposer: bytes32,
+    view: fc.nat({ max: 0xffffffff }),
+    txs: fc.array(txArb, { maxLength: 4 }),
+  })
+  .map((f) => createBlock(f));
+
+/** Offsets of the u32 count fields of an encoded transaction (inputCount, outputCount, payloadLength). */
+function txCountOffsets(tx: Transaction): number[] {
+  const outputCountAt = 2 + 4 + tx.inputs.length * 100;
+  return [2, outputCountAt, outputCountAt + 4 + tx.outputs.length * 40];
+}
+
+/** Apply one random mutation: flip a bit, truncate, extend, or overwrite a count with any u32. */
+const mutation = fc.oneof(
+  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
+  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({ op: fc.constant('extend' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+  fc.record({ op: fc.constant('count' as const), which: fc.nat(), value: fc.nat({ max: 0xffffffff }) }),
+);
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+function mutate(src: Uint8Array, m: Mutation, countOffsets: number[]): Uint8Array {
+  const out = Buffer.from(src);
+  switch (m.op) {
+    case 'flip':
+      if (out.length > 0) out[m.at % out.length]! ^= 1 << m.bit;
+      return out;
+    case 'truncate':
+      return out.subarray(0, m.at % Math.max(out.length, 1));
+    case 'extend':
+      return Buffer.concat([out, m.extra]);
+    case 'count':
+      out.writeUInt32LE(m.value, countOffsets[m.which % countOffsets.length]!);
+      return out;
+  }
+}
+
+/** Run `fn`; it must either succeed or throw a DecodeError (nothing else, ever). */
+function onlyDecodeErrors(fn: () => unknown): 'ok' | DecodeCode {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw new Error(`decoder threw a non-DecodeError: ${String(e)}`);
+    return e.code;
+  }
+}
+
+/** Largest length passed to `new Array(n)` while `fn` runs (the decoders' only allocation by count). */
+function largestArrayAllocation(fn: () => void): number {
+  const Original = globalThis.Array;
+  let largest = 0;
+  globalThis.Array = new Proxy(Original, {
+    construct(target, args, newTarget) {
+      if (typeof args[0] === 'number') largest = Math.max(largest, args[0]);
+      return Reflect.construct(target, args, newTarget) as object;
+    },
+  });
+  try {
+    fn();
+  } finally {
+    globalThis.Array = Original;
+  }
+  return largest;
+}
+
+describe('transaction codec', () => {
+  it('round-trips every field, and a decodable mutation re-encodes to the same bytes (one encoding per value)', () => {
+    fc.assert(
+      fc.property(txArb, (tx) => {
+        const back = decodeTransaction(tx.bytes);
+        expect(back.kind).toBe(tx.kind);
+        expect(back.inputs.map((i) => [Buffer.from(i.prevTxid), i.prevIndex, Buffer.from(i.signature)])).toEqual(
+          tx.inputs.map((i) => [Buffer.from(i.prevTxid), i.prevIndex, Buffer.from(i.signature)]),
+        );
+        expect(back.outputs.map((o) => [o.amount, Buffer.from(o.publicKey)])).toEqual(tx.outputs.map((o) => [o.amount, Buffer.from(o.publicKey)]));
+        expect(Buffer.from(back.payload)).toEqual(Buffer.from(tx.payload));
+        expect(Buffer.from(back.txid)).toEqual(Buffer.from(tx.txid));
+        expect(Buffer.from(createTransaction(back).bytes)).toEqual(Buffer.from(tx.bytes));
+      }),
+    );
+  });
+
+  it('never throws anything but DecodeError on mutated bytes; what decodes is canonical', () => {
+    fc.assert(
+      fc.property(txArb, mutation, (tx, m) => {
+        const bad = mutate(tx.bytes, m, txCountOffsets(tx));
+        let decoded: Transaction | undefined;
+        const r = onlyDecodeErrors(() => (decoded = decodeTransaction(bad)));
+        if (r === 'ok') expect(Buffer.from(createTransaction(decoded!).bytes)).toEqual(Buffer.from(bad));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws anything but DecodeError on random bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => void onlyDecodeErrors(() => decodeTransaction(bytes))), { numRuns: 1000 });
+  });
+
+  it('rejects a count larger than the remaining input before allocating for it', () => {
+    for (const at of [0, 1, 2]) {
+      const tx = createTransaction({ kind: TxKind.Transfer, inputs: [], outputs: [], payload: new Uint8Array(6) }); // 20 bytes
+      expect(tx.bytes.length).toBe(20);
+      const bad = mutate(tx.bytes, { op: 'count', which: at, value: 0xffffffff }, txCountOffsets(tx));
+      const started = performance.now();
+      let code: string | undefined;
+      const largest = largestArrayAllocation(() => {
+        code = onlyDecodeErrors(() => decodeTransaction(bad));
+      });
+      expect(code).toBe(DecodeCode.Truncated);
+      expect(largest).toBeLessThanOrEqual(20);
+      expect(performance.now() - started).toBeLessThan(50);
+    }
+  });
+
+  it('rejects trailing bytes, unknown versions and unknown kinds', () => {
+    const tx = createTransaction({ kind: TxKind.Transfer, inputs: [], outputs: [], payload: new Uint8Array(0) });
+    expect(onlyDecodeErrors(() => decodeTransaction(Buffer.concat([tx.bytes, b(0)])))).toBe(DecodeCode.TrailingBytes);
+    const v2 = Buffer.from(tx.bytes);
+    v2[0] = 2;
+    expect(onlyDecodeErrors(() => decodeTransaction(v2))).toBe(DecodeCode.BadVersion);
+    for (const kind of [3, 255]) {
+      const k = Buffer.from(tx.bytes);
+      k[1] = kind;
+      expect(onlyDecodeErrors(() => decodeTransaction(k))).toBe(DecodeCode.BadKind);
+    }
+  });
+
+  it('txid is unchanged by signatures and changed by every other field', () => {
+    fc.assert(
+      fc.property(txFieldsArb.filter((f) => f.inputs.length > 0), fc.uint8Array({ minLength: 64, maxLength: 64 }), (f, sig) => {
+        const tx = createTransaction(f);
+        const resigned = withSignatures(tx, tx.inputs.map(() => sig));
+        expect(Buffer.from(resigned.txid)).toEqual(Buffer.from(tx.txid));
+        const moved = createTransaction({ ...f, inputs: f.inputs.map((i, n) => (n === 0 ? { ...i, prevIndex: (i.prevIndex + 1) % 2 ** 32 } : i)) });
+        expect(Buffer.from(moved.txid)).not.toEqual(Buffer.from(tx.txid));
+        const paid = createTransaction({ ...f, payload: Buffer.concat([f.payload ?? new Uint8Array(0), b(1)]) });
+        expect(Buffer.from(paid.txid)).not.toEqual(Buffer.from(tx.txid));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('block codec', () => {
+  it('round-trips and hashes the header only', () => {
+    fc.assert(
+      fc.property(blockArb, (block) => {
+        const back = decodeBlock(block.bytes);
+        expect(back.header).toEqual({ ...block.header, prevHash: Buffer.from(block.header.prevHash), txRoot: Buffer.from(block.header.txRoot), proposer: Buffer.from(block.header.proposer) });
+        expect(back.txs.map((t) => Buffer.from(t.bytes))).toEqual(block.txs.map((t) => Buffer.from(t.bytes)));
+        expect(Buffer.from(back.hash)).toEqual(Buffer.from(block.hash));
+        expect(Buffer.from(hashBlockBytes(block.bytes))).toEqual(Buffer.from(H(block.bytes.subarray(0, HEADER_SIZE))));
+        expect(decodeBlockHeader(block.bytes)).toEqual(back.header);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never throws anything but DecodeError on mutated blocks', () => {
+    fc.assert(
+      fc.property(blockArb, mutation, (block, m) => {
+        // Count fields of a block: txCount, then each transaction's length prefix.
+        const offsets = [HEADER_SIZE];
+        let pos = HEADER_SIZE + 4;
+        for (const tx of block.txs) {
+          offsets.push(pos);
+          pos += 4 + tx.bytes.length;
+        }
+        const bad = mutate(block.bytes, m, offsets);
+        onlyDecodeErrors(() => decodeBlock(bad));
+        onlyDecodeErrors(() => decodeBlockHeader(bad));
+        onlyDecodeErrors(() => hashBlockBytes(bad));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('rejects a huge txCount in a short block before allocating, and trailing bytes', () => {
+    const block = createBlock({ height: 1, prevHash: ZERO_HASH, timestampMs: 1, proposer: ZERO_HASH, view: 0, txs: [] });
+    const bad = Buffer.from(block.bytes);
+    bad.writeUInt32LE(0xffffffff, HEADER_SIZE);
+    let code: string | undefined;
+    const largest = largestArrayAllocation(() => {
+      code = onlyDecodeErrors(() => decodeBlock(bad));
+    });
+    expect(code).toBe(DecodeCode.Truncated);
+    expect(largest).toBeLessThanOrEqual(bad.length);
+    expect(onlyDecodeErrors(() => decodeBlock(Buffer.concat([block.bytes, b(0)])))).toBe(DecodeCode.TrailingBytes);
+  });
+});
+
+describe('txRoot (SPEC §4), computed by hand', () => {
+  const txids = [0, 1, 2, 3, 4].map((n) => H(new TextEncoder().encode(`tx ${n}`)));
+  const leaf = (n: number) => H(b(0), txids[n]!);
+  const node = (l: Uint8Array, r: Uint8Array) => H(b(1), l, r);
+
+  it('0 leaves → 32 zero bytes', () => {
+    expect(Buffer.from(computeTxRoot([]))).toEqual(Buffer.alloc(32));
+  });
+  it('1 leaf → H(0x00 || txid)', () => {
+    expect(Buffer.from(computeTxRoot(txids.slice(0, 1)))).toEqual(Buffer.from(leaf(0)));
+  });
+  it('2 leaves → H(0x01 || l0 || l1)', () => {
+    expect(Buffer.from(computeTxRoot(txids.slice(0, 2)))).toEqual(Buffer.from(node(leaf(0), leaf(1))));
+  });
+  it('3 leaves → the odd leaf is carried up unchanged', () => {
+    expect(Buffer.from(computeTxRoot(txids.slice(0, 3)))).toEqual(Buffer.from(node(node(leaf(0), leaf(1)), leaf(2))));
+  });
+  it('5 leaves → carried up twice', () => {
+    const expected = node(node(node(leaf(0), leaf(1)), node(leaf(2), leaf(3))), leaf(4));
+    expect(Buffer.from(computeTxRoot(txids))).toEqual(Buffer.from(expected));
+  });
+  it('is not the same for a list and the list with its last element duplicated (CVE-2012-2459)', () => {
+    expect(Buffer.from(computeTxRoot([...txids.slice(0, 3), txids[2]!]))).not.toEqual(Buffer.from(computeTxRoot(txids.slice(0, 3))));
+  });
+});

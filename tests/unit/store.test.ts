@@ -1,0 +1,328 @@
+/**
+ * ChainStore against a real LevelDB in temp dirs: connect, queries, indexes, refusals (by code),
+ * and the reorg property: connect N random blocks, disconnect them all, and the UTXO set and
+ * address index are byte-identical to the start.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBlock, type Block } from '../../chain/block.js';
+import { BLOCK_REWARD, TxKind } from '../../chain/constants.js';
+import { StoreCode } from '../../chain/errors.js';
+import { toHex } from '../../chain/hash.js';
+import { blockKey, heightKey, TIP_KEY, undoKey } from '../../chain/layout.js';
+import { ChainStore } from '../../chain/store.js';
+import { createTransaction, txSigningMessage, withSignatures } from '../../chain/transaction.js';
+import { OverlayView } from '../../chain/utxo.js';
+import { ALLOCATION_PER_KEY, ChainBuilder, coinbaseTx, TestRng } from '../fixtures/chain-builder.js';
+import { countPrefixes, dumpPrefix, pokeRaw, removeDir, tempDir } from '../fixtures/store-helpers.js';
+
+let dir: string;
+let store: ChainStore | undefined;
+
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+  await removeDir(dir);
+});
+
+async function openInit(b: ChainBuilder): Promise<ChainStore> {
+  store = await ChainStore.open(dir);
+  await store.initialize(b.genesis, 'dev');
+  return store;
+}
+
+/** Connect `n` random blocks, keeping the builder's wallet model in step. */
+async function grow(s: ChainStore, b: ChainBuilder, rng: TestRng, n: number, txs = 6): Promise<Block[]> {
+  const blocks: Block[] = [];
+  for (let i = 0; i < n; i++) {
+    const block = b.nextBlock(s.tip(), rng, txs);
+    await s.connectBlock(block);
+    b.apply(block);
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+async function reopen(): Promise<ChainStore> {
+  await store!.close();
+  store = await ChainStore.open(dir);
+  return store;
+}
+
+describe('ChainStore: initialize and queries', () => {
+  it('stores genesis as tip and finalized, with stats, indexes and chain meta', async () => {
+    const b = new ChainBuilder(1);
+    const s = await openInit(b);
+    expect(s.initialized).toBe(true);
+    expect(s.tip()).toEqual({ height: 0, hash: b.genesis.hash });
+    expect(s.finalized()).toEqual({ height: 0, hash: b.genesis.hash });
+    expect(toHex(s.chainId)).toBe(toHex(b.genesis.hash));
+    expect(s.network).toBe('dev');
+    expect(s.utxoStats()).toEqual({ count: 8, totalAmount: b.issuedAt(0) });
+    expect(toHex((await s.getBlockByHeight(0))!.bytes)).toBe(toHex(b.genesis.bytes));
+    const gtx = b.genesis.txs[0]!;
+    const rec = (await s.getTransaction(gtx.txid))!;
+    expect(rec.height).toBe(0);
+    expect(rec.position).toBe(0);
+    expect(toHex(rec.tx.bytes)).toBe(toHex(gtx.bytes));
+    expect(await s.getAddressBalance(b.signers[3]!.publicKey)).toBe(ALLOCATION_PER_KEY);
+    const coin = (await s.getUtxo(gtx.txid, 3))!;
+    expect({ ...coin, publicKey: toHex(coin.publicKey) }).toEqual({ amount: ALLOCATION_PER_KEY, publicKey: toHex(b.signers[3]!.publicKey), height: 0, coinbase: true });
+    // Same genesis again is a no-op; another genesis or network is refused, also after reopen.
+    await s.initialize(b.genesis, 'dev');
+    await expect(s.initialize(new ChainBuilder(2).genesis, 'dev')).rejects.toMatchObject({ code: StoreCode.GenesisMismatch });
+    const s2 = await reopen();
+    await expect(s2.initialize(b.genesis, 'testnet')).rejects.toMatchObject({ code: StoreCode.GenesisMismatch });
+    expect(s2.tip().height).toBe(0);
+  });
+
+  it('refuses use before initialize, a non-genesis block, a second opener, and a closed store', async () => {
+    store = await ChainStore.open(dir);
+    expect(store.initialized).toBe(false);
+    expect(() => store!.tip()).toThrow(expect.objectContaining({ code: StoreCode.NotInitialized }));
+    const b = new ChainBuilder(1);
+    await expect(store.connectBlock(b.genesis)).rejects.toMatchObject({ code: StoreCode.NotInitialized });
+    const notGenesis = b.nextBlock({ height: 0, hash: b.genesis.hash }, new TestRng(1), 0);
+    await expect(store.initialize(notGenesis)).rejects.toMatchObject({ code: StoreCode.BadGenesis });
+    await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.Locked });
+    await store.close();
+    expect(await countPrefixes(dir)).toEqual({}); // the refusals wrote nothing
+    await expect(store.getUtxo(b.genesis.hash, 0)).rejects.toMatchObject({ code: StoreCode.NotOpen });
+    await expect(store.initialize(b.genesis)).rejects.toMatchObject({ code: StoreCode.NotOpen });
+    store = undefined;
+  });
+
+  it('connects a block: spends, creates, indexes txs and addresses, certificate, views', async () => {
+    const b = new ChainBuilder(3);
+    const s = await openInit(b);
+    const rng = new TestRng(3);
+    const block = b.nextBlock(s.tip(), rng, 12);
+    const cert = Uint8Array.of(1, 2, 3);
+    const before = await s.utxoSetHash();
+    // The view the validator would use: prefetched, synchronous, overlaid in block order.
+    const view = new OverlayView(await s.loadView(block.txs));
+    for (const tx of block.txs) {
+      for (const i of tx.inputs) expect(view.getUtxo(i.prevTxid, i.prevIndex)).toBeDefined();
+      view.apply(tx, 1);
+    }
+    await s.connectBlock(block, cert);
+    b.apply(block);
+    expect(s.tip()).toEqual({ height: 1, hash: block.hash });
+    expect(toHex((await s.getBlockHash(1))!)).toBe(toHex(block.hash));
+    expect(toHex((await s.getBlock(block.hash))!.bytes)).toBe(toHex(block.bytes));
+    expect(await s.getBlockMeta(block.hash)).toMatchObject({ height: 1, txCount: block.txs.length });
+    expect(toHex((await s.getCertificate(block.hash))!)).toBe('010203');
+    for (const [pos, tx] of block.txs.entries()) {
+      const rec = (await s.getTransaction(tx.txid))!;
+      expect({ h: rec.height, pos: rec.position, bh: toHex(rec.blockHash), bytes: toHex(rec.tx.bytes) }).toEqual({
+        h: 1, pos, bh: toHex(block.hash), bytes: toHex(tx.bytes),
+      });
+    }
+    // Spent inputs are gone (async, sync and view paths agree); the model matches the index.
+    for (const tx of block.txs.slice(1)) {
+      for (const i of tx.inputs) {
+        expect(await s.getUtxo(i.prevTxid, i.prevIndex)).toBeUndefined();
+        expect(s.getUtxoSync(i.prevTxid, i.prevIndex)).toBeUndefined();
+      }
+    }
+    let total = 0n;
+    for (const [n, signer] of b.signers.entries()) {
+      const mine = [...b.coins.values()].filter((c) => c.owner === n).map((c) => `${toHex(c.txid)}:${c.index}:${c.amount}`).sort();
+      const indexed = (await s.getAddressUtxos(signer.publicKey)).map((u) => `${toHex(u.txid)}:${u.index}:${u.amount}`).sort();
+      expect(indexed).toEqual(mine);
+      total += await s.getAddressBalance(signer.publicKey);
+    }
+    expect(total).toBe(b.issuedAt(1));
+    const after = await s.utxoSetHash();
+    expect(after).toMatchObject({ height: 1, count: b.coins.size, totalAmount: b.issuedAt(1) });
+    expect(toHex(after.hash)).not.toBe(toHex(before.hash));
+    expect(s.utxoStats()).toEqual({ count: after.count, totalAmount: after.totalAmount });
+    expect(await s.databaseSizeBytes()).toBeGreaterThan(0);
+  });
+
+  it('a view falls through to a live read for outpoints it did not prefetch', async () => {
+    const b = new ChainBuilder(4);
+    const s = await openInit(b);
+    const view = await s.loadView([]);
+    expect(view.getUtxo(b.genesis.txs[0]!.txid, 5)?.amount).toBe(ALLOCATION_PER_KEY);
+    expect(view.getUtxo(b.genesis.txs[0]!.txid, 99)).toBeUndefined();
+  });
+});
+
+describe('ChainStore: refusals leave the database untouched', () => {
+  it('NotTip, MissingInput, intra-block double spend, DuplicateTx', async () => {
+    const b = new ChainBuilder(5);
+    const s = await openInit(b);
+    const rng = new TestRng(5);
+    const [b1] = await grow(s, b, rng, 1, 0); // coinbase only: every genesis output stays unspent
+    await s.close();
+    const snapshot = await dumpPrefix(dir, 'u');
+    store = await ChainStore.open(dir);
+    const st = store;
+    const next = b.nextBlock(st.tip(), rng, 3);
+    const wrongHeight = createBlock({ ...next.header, height: 5, txs: next.txs });
+    const wrongParent = createBlock({ ...next.header, prevHash: b.genesis.hash, txs: next.txs });
+    await expect(st.connectBlock(wrongHeight)).rejects.toMatchObject({ code: StoreCode.NotTip });
+    await expect(st.connectBlock(wrongParent)).rejects.toMatchObject({ code: StoreCode.NotTip });
+    await expect(st.connectBlock(b1!)).rejects.toMatchObject({ code: StoreCode.NotTip });
+
+    const owner = b.signers[0]!;
+    const spend = (prevTxid: Uint8Array, prevIndex: number) => {
+      const u = createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid, prevIndex, signature: new Uint8Array(64) }], outputs: [{ amount: 1000n, publicKey: owner.publicKey }] });
+      return withSignatures(u, [owner.sign(txSigningMessage(b.chainId, u.txid, 0))]);
+    };
+    const mk = (txs: ReturnType<typeof spend>[]) =>
+      createBlock({ height: 2, prevHash: b1!.hash, timestampMs: 1, proposer: owner.publicKey, view: 0, txs: [coinbaseTx(2, BLOCK_REWARD, owner.publicKey), ...txs] });
+    const g = b.genesis.txs[0]!.txid;
+    const unknownCoin = spend(new Uint8Array(32).fill(7), 0);
+    await expect(st.connectBlock(mk([spend(g, 1), unknownCoin]))).rejects.toMatchObject({ code: StoreCode.MissingInput });
+    // Spending the same genesis output twice in one block: the second input is missing.
+    const twice = createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid: g, prevIndex: 2, signature: new Uint8Array(64) }], outputs: [{ amount: 999n, publicKey: owner.publicKey }] });
+    await expect(st.connectBlock(mk([spend(g, 2), twice]))).rejects.toMatchObject({ code: StoreCode.MissingInput });
+    // A coinbase identical to block 1's (same height payload) repeats a txid already in the chain.
+    const dup = createBlock({ height: 2, prevHash: b1!.hash, timestampMs: 1, proposer: owner.publicKey, view: 0, txs: [b1!.txs[0]!] });
+    await expect(st.connectBlock(dup)).rejects.toMatchObject({ code: StoreCode.DuplicateTx });
+    const sameTxTwice = mk([spend(g, 4), spend(g, 4)]);
+    await expect(st.connectBlock(sameTxTwice)).rejects.toMatchObject({ code: StoreCode.MissingInput });
+    expect(st.tip()).toEqual({ height: 1, hash: b1!.hash });
+    await st.close();
+    expect(await dumpPrefix(dir, 'u')).toEqual(snapshot);
+    expect((await countPrefixes(dir))['b']).toBe(2);
+    store = await ChainStore.open(dir);
+    await store.connectBlock(next); // the valid block still connects afterwards
+    expect(store.tip().height).toBe(2);
+  });
+
+  it('serializes concurrent connects: one wins, the other is NotTip', async () => {
+    const b = new ChainBuilder(6);
+    const s = await openInit(b);
+    const x = b.nextBlock(s.tip(), new TestRng(1), 2);
+    const y = b.nextBlock(s.tip(), new TestRng(2), 2);
+    const results = await Promise.allSettled([s.connectBlock(x), s.connectBlock(y)]);
+    expect(results[0]!.status).toBe('fulfilled');
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: StoreCode.NotTip } });
+  });
+});
+
+describe('ChainStore: disconnect and finality', () => {
+  it('connect N random blocks then disconnect all: UTXO set and address index byte-identical', async () => {
+    const b = new ChainBuilder(7);
+    const s = await openInit(b);
+    await s.close();
+    const startU = await dumpPrefix(dir, 'u');
+    const startA = await dumpPrefix(dir, 'a');
+    const startS = await dumpPrefix(dir, 'S');
+    const startCounts = await countPrefixes(dir);
+    store = await ChainStore.open(dir);
+    const genesisInfo = await store.utxoSetHash();
+    const blocks = await grow(store, b, new TestRng(7), 30, 8);
+    // The random blocks must include spends of outputs created earlier in the same block.
+    const intra = blocks.flatMap((x) => {
+      const ids = new Set(x.txs.map((t) => toHex(t.txid)));
+      return x.txs.flatMap((t) => t.inputs.filter((i) => ids.has(toHex(i.prevTxid))));
+    });
+    expect(intra.length).toBeGreaterThan(0);
+    const top = await store.utxoSetHash();
+    expect(top).toMatchObject({ height: 30, totalAmount: b.issuedAt(30), count: store.utxoStats().count });
+    const undone: Block[] = [];
+    while (store.tip().height > 0) {
+      const h = store.tip().height;
+      const block = await store.disconnectTip();
+      expect(block.header.height).toBe(h);
+      expect(store.utxoStats().totalAmount).toBe(b.issuedAt(h - 1));
+      expect(await store.getTransaction(block.txs[0]!.txid)).toBeUndefined();
+      undone.push(block);
+    }
+    await expect(store.disconnectTip()).rejects.toMatchObject({ code: StoreCode.NothingToDisconnect });
+    expect(toHex((await store.utxoSetHash()).hash)).toBe(toHex(genesisInfo.hash));
+    expect(await store.getBlockHash(1)).toBeUndefined();
+    await store.close();
+    expect(await dumpPrefix(dir, 'u')).toEqual(startU);
+    expect(await dumpPrefix(dir, 'a')).toEqual(startA);
+    expect(await dumpPrefix(dir, 'S')).toEqual(startS);
+    expect(await countPrefixes(dir)).toEqual(startCounts);
+    // Reconnecting the returned blocks reproduces the same UTXO set hash.
+    store = await ChainStore.open(dir);
+    for (const block of undone.reverse()) await store.connectBlock(block);
+    expect(toHex((await store.utxoSetHash()).hash)).toBe(toHex(top.hash));
+    expect(blocks.map((x) => toHex(x.hash))).toEqual(undone.map((x) => toHex(x.hash)));
+  });
+
+  it('never disconnects at or below the finalized height; finality is monotonic and on-chain', async () => {
+    const b = new ChainBuilder(8);
+    const s = await openInit(b);
+    const rng = new TestRng(8);
+    const [b1, b2] = await grow(s, b, rng, 2);
+    const b3 = b.nextBlock(s.tip(), rng, 3);
+    await s.connectBlock(b3, undefined, { final: true });
+    b.apply(b3);
+    expect(s.finalized()).toEqual({ height: 3, hash: b3.hash });
+    await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.FinalizedBlock });
+    await expect(s.setFinalized(2, b2!.hash)).rejects.toMatchObject({ code: StoreCode.FinalizedRegression });
+    await grow(s, b, rng, 2);
+    await expect(s.setFinalized(4, b1!.hash)).rejects.toMatchObject({ code: StoreCode.NotInChain });
+    await expect(s.setFinalized(9, b1!.hash)).rejects.toMatchObject({ code: StoreCode.NotInChain });
+    await s.setFinalized(4, (await s.getBlockHash(4))!);
+    await s.disconnectTip(); // 5 → 4
+    await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.FinalizedBlock });
+    await expect(s.setCertificate(new Uint8Array(32), Uint8Array.of(1))).rejects.toMatchObject({ code: StoreCode.NotFound });
+    await s.setCertificate(b2!.hash, Uint8Array.of(9));
+    const r = await reopen();
+    expect(r.finalized()).toEqual({ height: 4, hash: (await r.getBlockHash(4))! });
+    expect(toHex((await r.getCertificate(b2!.hash))!)).toBe('09');
+  });
+
+  it('reopen resumes tip, finalized, stats and chain id', async () => {
+    const b = new ChainBuilder(9);
+    const s = await openInit(b);
+    await grow(s, b, new TestRng(9), 5);
+    const { tip, stats } = { tip: s.tip(), stats: s.utxoStats() };
+    const r = await reopen();
+    expect(r.tip()).toEqual(tip);
+    expect(r.utxoStats()).toEqual(stats);
+    expect(toHex(r.chainId)).toBe(toHex(b.genesis.hash));
+    await grow(r, b, new TestRng(10), 2);
+    expect(r.tip().height).toBe(7);
+  });
+});
+
+describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
+  it('a tip without its height index, a damaged undo record, or garbage values', async () => {
+    const b = new ChainBuilder(11);
+    let s = await openInit(b);
+    const [, b2] = await grow(s, b, new TestRng(11), 2);
+    await s.close();
+    store = undefined;
+    // An undo record that decodes but names the wrong outpoint: disconnect refuses, writes nothing.
+    const good = await dumpPrefix(dir, 'U');
+    const undoHex = good.find(([k]) => k === undoKey(b2!.hash).toString('hex'))![1];
+    const damaged = Buffer.from(undoHex, 'hex');
+    damaged[4] = damaged[4]! ^ 0xff; // first byte of the first entry's txid
+    await pokeRaw(dir, undoKey(b2!.hash), damaged);
+    s = store = await ChainStore.open(dir);
+    await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    expect(s.tip().height).toBe(2);
+    await s.close();
+    store = undefined;
+    await pokeRaw(dir, undoKey(b2!.hash), Buffer.from(undoHex.slice(0, 20), 'hex'));
+    s = store = await ChainStore.open(dir);
+    await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    await s.close();
+    store = undefined;
+    // Block bytes that no longer decode: reads and disconnect report Corrupt.
+    await pokeRaw(dir, undoKey(b2!.hash), Buffer.from(undoHex, 'hex'));
+    await pokeRaw(dir, blockKey(b2!.hash), Buffer.from('00', 'hex'));
+    s = store = await ChainStore.open(dir);
+    await expect(s.getBlock(b2!.hash)).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    await s.close();
+    store = undefined;
+    // Pointers that disagree with the indexes: open refuses.
+    await pokeRaw(dir, heightKey(2), undefined);
+    await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    await pokeRaw(dir, TIP_KEY, Buffer.from('abcd', 'hex'));
+    await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.Corrupt });
+  });
+});
