@@ -30,7 +30,18 @@ export interface MempoolConfig {
   readonly maxTransactions?: number;
   /** Minimum fee rate in units per encoded byte (SPEC §1 MIN_FEE_RATE). */
   readonly minFeeRate?: bigint;
+  /**
+   * Capacity in encoded bytes (policy, Bitcoin Core's -maxmempool): without it 10,000
+   * transactions of up to 1 MB each could hold 10 GB of memory.
+   */
+  readonly maxBytes?: number;
 }
+
+/** acceptWithStore gives up (a plain Error, not a rule) if the tip keeps moving this often. */
+const MAX_VIEW_ATTEMPTS = 100;
+
+/** Default byte cap: Bitcoin Core's default -maxmempool of 300 MB. */
+export const DEFAULT_MAX_MEMPOOL_BYTES = 300_000_000;
 
 export interface AcceptResult {
   readonly txid: Uint8Array;
@@ -83,6 +94,7 @@ const cheaperFirst = (a: PoolEntry, b: PoolEntry): boolean => {
 
 export class Mempool {
   readonly maxTransactions: number;
+  readonly maxBytes: number;
   readonly minFeeRate: bigint;
   private readonly chainId: Uint8Array;
   private readonly sigCache: SignatureCache | null;
@@ -95,7 +107,9 @@ export class Mempool {
     this.sigCache = config.sigCache;
     this.maxTransactions = config.maxTransactions ?? DEFAULT_MAX_MEMPOOL_TRANSACTIONS;
     this.minFeeRate = config.minFeeRate ?? DEFAULT_MIN_FEE_RATE;
+    this.maxBytes = config.maxBytes ?? DEFAULT_MAX_MEMPOOL_BYTES;
     if (!Number.isSafeInteger(this.maxTransactions) || this.maxTransactions < 0) throw new RangeError('maxTransactions must be a non-negative integer');
+    if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 0) throw new RangeError('maxBytes must be a non-negative integer');
     if (this.minFeeRate < 0n) throw new RangeError('minFeeRate must be non-negative');
   }
 
@@ -158,7 +172,7 @@ export class Mempool {
       if (!meetsFeeRate(fee, size, this.minFeeRate)) {
         reject(RuleCode.InsufficientFee, `fee ${fee} for ${size} bytes is below ${this.minFeeRate} units/byte`, { fee: fee.toString(), size });
       }
-      evict = this.planEviction(fee, sizeBig, parents);
+      evict = this.planEviction(fee, size, sizeBig, parents);
     }
 
     const fee = checkTxInputs(tx, this.poolView(chainView, height), { chainId: this.chainId, sigCache: this.sigCache });
@@ -184,13 +198,16 @@ export class Mempool {
    */
   async acceptWithStore(tx: Transaction, store: MempoolStore): Promise<AcceptResult> {
     if (this.has(tx.txid)) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
-    for (;;) {
+    // A view loaded across a block connect could admit a spend of an output that block just
+    // spent, and the next assembled block would be invalid: retry on a stable tip.
+    for (let attempt = 0; attempt < MAX_VIEW_ATTEMPTS; attempt++) {
       const tip = store.tip();
       if ((await store.getTransaction(tx.txid)) != null) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
       const view = await store.loadView([tx]);
       const now = store.tip();
       if (now.height === tip.height && Buffer.compare(now.hash, tip.hash) === 0) return this.accept(tx, view, tip.height);
     }
+    throw new Error(`mempool: the chain tip moved during each of ${MAX_VIEW_ATTEMPTS} view loads`);
   }
 
   /**
@@ -319,28 +336,35 @@ export class Mempool {
   }
 
   /**
-   * Which entries must go so that one more fits, or a mempool-full rejection. Cheapest first,
-   * each with its descendants; the newcomer's own ancestors are never evicted (it needs them).
+   * Which entries must go so that one more of `size` bytes fits both caps, or a mempool-full
+   * rejection. Cheapest first, each with its descendants; the newcomer's own ancestors are
+   * never evicted (it needs them).
    */
-  private planEviction(fee: bigint, size: bigint, parents: ReadonlySet<string>): Set<PoolEntry> {
+  private planEviction(fee: bigint, size: number, sizeBig: bigint, parents: ReadonlySet<string>): Set<PoolEntry> {
     const evict = new Set<PoolEntry>();
-    const need = this.pool.count + 1 - this.maxTransactions;
-    if (need <= 0) return evict;
+    let freedBytes = 0;
+    const fits = () => this.pool.count - evict.size < this.maxTransactions && this.pool.bytes - freedBytes + size <= this.maxBytes;
+    if (fits()) return evict;
     let ancestors: Set<string> | undefined;
     for (const c of this.byFeeRate.ordered()) {
-      if (evict.size >= need) break;
       if (evict.has(c)) continue;
-      if (compareFeeRate(fee, size, c.fee, c.sizeBig) <= 0) {
+      if (compareFeeRate(fee, sizeBig, c.fee, c.sizeBig) <= 0) {
         reject(RuleCode.MempoolFull, 'mempool full and the fee rate does not beat the cheapest transaction');
       }
       if (parents.size > 0) {
         ancestors ??= this.pool.ancestorKeys(parents);
         if (ancestors.has(c.key)) continue;
       }
-      this.pool.collectDescendants(c, evict);
+      const group = new Set<PoolEntry>();
+      this.pool.collectDescendants(c, group);
+      for (const g of group) {
+        if (evict.has(g)) continue;
+        evict.add(g);
+        freedBytes += g.size;
+      }
+      if (fits()) return evict;
     }
-    if (evict.size < need) reject(RuleCode.MempoolFull, 'mempool full of transactions this one depends on');
-    return evict;
+    return reject(RuleCode.MempoolFull, 'mempool full: no cheaper transactions it does not depend on can make room');
   }
 
   private removeEntry(e: PoolEntry): void {

@@ -94,6 +94,20 @@ export function blockDelta(block: Block): BlockDelta {
   return { external, created };
 }
 
+/** blockDelta of a block read back from the database: a failure there means damage. */
+export function storedBlockDelta(block: Block): BlockDelta {
+  try {
+    return blockDelta(block);
+  } catch (e) {
+    throw new StoreError(StoreCode.Corrupt, `stored block ${block.header.height} does not replay`, { cause: e });
+  }
+}
+
+/** Keys of the outputs a block left in the UTXO set (read back before disconnecting it). */
+export function createdKeys(delta: BlockDelta): Buffer[] {
+  return delta.created.map((c) => utxoKey(c.txid, c.index));
+}
+
 /** Keys the store must read before connecting: every external input, then every txid. */
 export function connectReadKeys(block: Block, delta: BlockDelta): Buffer[] {
   const keys = delta.external.map((o) => utxoKey(o.txid, o.index));
@@ -179,15 +193,23 @@ export function planConnect(
  * The complete batch for disconnecting the tip `block`, given its undo record and the meta of
  * its parent (whose stored stats must equal the result: a cross-check against a damaged undo).
  */
-export function planDisconnect(block: Block, undo: readonly UndoEntry[], stats: UtxoStats, parentMeta: BlockMeta): ConnectPlan {
+export function planDisconnect(
+  block: Block,
+  delta: BlockDelta,
+  createdValues: readonly (Buffer | undefined)[],
+  undo: readonly UndoEntry[],
+  stats: UtxoStats,
+  parentMeta: BlockMeta,
+): ConnectPlan {
   const { hash } = block;
   const height = block.header.height;
-  let delta: BlockDelta;
-  try {
-    delta = blockDelta(block);
-  } catch (e) {
-    throw new StoreError(StoreCode.Corrupt, `stored block ${height} does not replay`, { cause: e });
-  }
+  // Every output the block left in the set must still be there, exactly as created.
+  delta.created.forEach((c, i) => {
+    const raw = createdValues[i];
+    if (raw === undefined || !raw.equals(encodeUtxo(c.entry))) {
+      throw new StoreError(StoreCode.Corrupt, `output ${toHex(c.txid)}:${c.index} of tip block ${height} is missing or altered`);
+    }
+  });
   if (undo.length !== delta.external.length) {
     throw new StoreError(StoreCode.Corrupt, `undo record of block ${height} holds ${undo.length} entries, the block spends ${delta.external.length}`);
   }

@@ -5,6 +5,7 @@
  * In-memory caches (tip, finalized, stats) change only after the batch has resolved, and
  * writes are serialized through one queue so two connects cannot both build on the same tip.
  */
+import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { ZERO_HASH, type Block } from './block.js';
 import { StoreCode, StoreError } from './errors.js';
@@ -34,7 +35,7 @@ import {
   type ChainPointer,
   type UtxoStats,
 } from './layout.js';
-import { blockDelta, connectReadKeys, planConnect, planDisconnect, type BatchOp, type Outpoint } from './store-batch.js';
+import { blockDelta, connectReadKeys, createdKeys, planConnect, planDisconnect, storedBlockDelta, type BatchOp, type Outpoint } from './store-batch.js';
 import {
   decodeStoredBlock,
   directorySizeBytes,
@@ -91,6 +92,7 @@ export class ChainStore {
 
   /** Open (creating if needed) the store in `dir` and verify the stored tip is consistent. */
   static async open(dir: string, options: StoreOptions = {}): Promise<ChainStore> {
+    await mkdir(dir, { recursive: true });
     const db: ChainDb = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     try {
       await db.open();
@@ -272,7 +274,9 @@ export class ChainStore {
       }
       const parentMeta = decodeBlockMeta(parentMetaRaw);
       if (parentMeta.height !== tip.height - 1) throw new StoreError(StoreCode.Corrupt, `parent meta of block ${tip.height} has height ${parentMeta.height}`);
-      const plan = planDisconnect(block, decodeUndo(undoRaw), this.stats, parentMeta);
+      const delta = storedBlockDelta(block);
+      const created = await this.db.getMany(createdKeys(delta));
+      const plan = planDisconnect(block, delta, created, decodeUndo(undoRaw), this.stats, parentMeta);
       await this.write(plan.ops);
       this.tipPtr = plan.tip;
       this.stats = plan.stats;

@@ -57,7 +57,15 @@ function onStart(s: EngineState, height: number, validators: readonly Bytes[], r
   } catch (e) {
     return rejected(out, ConsensusCode.BadInput, (e as Error).message);
   }
-  Object.assign(s, { started: true, height, decided: false, set, view: 0, active: true, timerView: -1, prepared: null, round: newRound() });
+  s.started = true;
+  s.height = height;
+  s.decided = false;
+  s.set = set;
+  s.view = 0;
+  s.active = true;
+  s.timerView = -1;
+  s.prepared = null;
+  s.round = newRound();
   s.selfIndex = s.selfHex === null ? -1 : (set.index.get(s.selfHex) ?? -1);
   s.buffer.take((e) => e.height < height);
   applyRestore(s, restored, out);

@@ -16,7 +16,7 @@ import type { Bytes, Effect, EngineConfig, NewView, PersistRecord, PreparedCerti
 import { VoteBook } from './vote-book.js';
 
 /** Bound on remembered successful signature checks (a NEW-VIEW re-checks many of the same votes). */
-export const SIG_CACHE_MAX = 65_536;
+export const SIG_CACHE_MAX = 8192;
 
 /** Everything that belongs to one height and is dropped when it is finalized. */
 export interface Round {

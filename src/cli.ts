@@ -4,12 +4,15 @@
  * clear line on stderr and exit code 1 (SPEC §6), with the stack only under --verbose.
  */
 import { Command, CommanderError } from 'commander';
+import { registerApikeyCommand } from './commands/apikey.js';
 
 const program = new Command()
   .name('timecoin')
   .description('TIME Coin-style blockchain node: stake-backed masternodes running PBFT over a LevelDB UTXO store')
   .option('--verbose', 'print stack traces on errors')
   .exitOverride();
+
+registerApikeyCommand(program);
 
 program
   .command('start')

@@ -6,16 +6,17 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ApiKeyStore, parseScopes, type KeyRecord } from '../../rpc/apikeys.js';
+import { loadConfig } from '../config.js';
 
 export interface ApikeyCommandOptions {
-  /** The data directory when `--datadir` is absent (the lead passes config's resolution here). */
+  /** The data directory when `--datadir` is absent; default: `loadConfig().datadir`, as the node. */
   defaultDatadir?: () => string;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
 }
 
-/** Fallback data directory: `TIMECOIN_DATADIR`, else `./.timecoin`. */
-const fallbackDatadir = (): string => process.env['TIMECOIN_DATADIR'] ?? '.timecoin';
+/** Without `--datadir`: the node's own resolution (TIMECOIN_DATADIR, TIMECOIN_NETWORK, defaults). */
+const configDatadir = (): string => loadConfig().datadir;
 
 function parseRate(value: string): number {
   const n = Number(value);
@@ -34,7 +35,7 @@ function describe(k: KeyRecord): string {
 export function registerApikeyCommand(program: Command, options: ApikeyCommandOptions = {}): Command {
   const out = options.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = options.stderr ?? ((t: string) => void process.stderr.write(t));
-  const datadirOf = (flag: string | undefined): string => path.resolve(flag ?? (options.defaultDatadir ?? fallbackDatadir)());
+  const datadirOf = (flag: string | undefined): string => path.resolve(flag ?? (options.defaultDatadir ?? configDatadir)());
 
   const apikey = program.command('apikey').description('manage RPC API keys (a running node picks up changes without a restart)');
 

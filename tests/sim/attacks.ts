@@ -46,12 +46,14 @@ export function replay(ctx: ByzContext): Behaviour {
   const heard: ConsensusMessage[] = [];
   return {
     name: 'replay',
+    attacks: 0,
     tickMs: 50 + ctx.rng.int(200),
     incoming(_node, msg) {
       if (heard.length < 400) heard.push(msg);
       else heard[ctx.rng.int(heard.length)] = msg; // keep a sample reaching back to old heights
     },
     tick(node) {
+      this.attacks++;
       for (let k = 0; k < 4 && heard.length > 0; k++) {
         const i = ctx.rng.pick(others(node));
         node.world.unicast(node.index, i, ctx.rng.pick(heard));
@@ -66,7 +68,7 @@ function garbageVote(ctx: ByzContext, signer: Bytes, type: Vote['type'], height:
   return { type, height, view, blockHash: hash, signer, signature: garbageSig(ctx) };
 }
 
-/** A certificate of `quorum` commits for `hash`, made by `make` for signer i. */
+/** A commit certificate carrying `votes` as they are (the attacker decides what they prove). */
 function certificate(height: number, view: number, hash: Bytes, votes: Vote[]): CommitCertificate {
   return { height, view, blockHash: hash, commits: votes };
 }
@@ -82,11 +84,13 @@ export function forgedSignatures(ctx: ByzContext): Behaviour {
   const otherChain = ctx.rng.bytes(32);
   return {
     name: 'forged-signatures',
+    attacks: 0,
     tickMs: 80 + ctx.rng.int(200),
     incoming(node, msg) {
       track.see(node, msg);
     },
     tick(node) {
+      this.attacks++;
       const { height, view } = track.slot(node);
       const block = node.buildBlock(height, view, 0);
       const hash = hashBlock(block);
@@ -158,11 +162,13 @@ export function wrongViews(ctx: ByzContext): Behaviour {
   const track = new Tracker();
   return {
     name: 'wrong-views',
+    attacks: 0,
     tickMs: 100 + ctx.rng.int(300),
     incoming(node, msg) {
       track.see(node, msg);
     },
     tick(node) {
+      this.attacks++;
       const { height, view } = track.slot(node);
       const heights = [Math.max(0, height - 1), height, height + 1, height + 2, height + 1000, 0xffff_ffff, Number.MAX_SAFE_INTEGER];
       const views = [0, Math.max(0, view - 1), view + 1, view + 2, view + 100, MAX_VIEW];
@@ -197,11 +203,13 @@ export function flood(ctx: ByzContext): Behaviour {
   const track = new Tracker();
   return {
     name: 'flood',
+    attacks: 0,
     tickMs: 100,
     incoming(node, msg) {
       track.see(node, msg);
     },
     tick(node) {
+      this.attacks++;
       const { height, view } = track.slot(node);
       const targets = others(node);
       const dup = signVote(node.signer, ctx.chainId, MsgType.Prepare, height, view, ctx.rng.bytes(32));

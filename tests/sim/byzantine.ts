@@ -57,8 +57,10 @@ export function equivocatingLeader(ctx: ByzContext): Behaviour {
   };
   return {
     name: 'equivocating-leader',
+    attacks: 0,
     outgoing(node, msg, to) {
       if (to !== null) return false;
+      if (msg.type === MsgType.PrePrepare || msg.type === MsgType.NewView) this.attacks++;
       if (msg.type === MsgType.PrePrepare) {
         const b = split(node, msg);
         const s = alt.get(slot(msg.height, msg.view))!;
@@ -94,6 +96,7 @@ export function conflictingVotes(ctx: ByzContext): Behaviour {
   const seen = new Map<number, Bytes[]>(); // height → proposal hashes observed
   return {
     name: 'conflicting-votes',
+    attacks: 0,
     incoming(_node, msg) {
       const p = msg.type === MsgType.PrePrepare ? msg : msg.type === MsgType.NewView ? msg.prePrepare : null;
       if (p === null) return;
@@ -105,6 +108,7 @@ export function conflictingVotes(ctx: ByzContext): Behaviour {
       if (to !== null || (msg.type !== MsgType.Prepare && msg.type !== MsgType.Commit)) return false;
       const others = (seen.get(msg.height) ?? []).filter((h) => !bytesEqual(h, msg.blockHash));
       const y = others.length > 0 && ctx.rng.chance(0.7) ? ctx.rng.pick(others) : ctx.rng.bytes(32);
+      this.attacks++;
       const conflicting: Vote = signVote(node.signer, ctx.chainId, msg.type, msg.height, msg.view, y);
       if (ctx.rng.chance(0.3)) {
         node.world.broadcast(node.index, msg);
@@ -127,7 +131,9 @@ export function conflictingVotes(ctx: ByzContext): Behaviour {
 export function invalidProposal(ctx: ByzContext): Behaviour {
   return {
     name: 'invalid-proposal',
+    attacks: 0,
     propose(node, height, view) {
+      this.attacks++;
       switch (ctx.rng.int(4)) {
         case 0:
           return node.buildBlock(height, view, FLAG_INVALID);
@@ -142,6 +148,7 @@ export function invalidProposal(ctx: ByzContext): Behaviour {
     outgoing(node, msg, to) {
       if (to !== null || msg.type !== MsgType.PrePrepare || !ctx.rng.chance(0.3)) return false;
       // Same signed hash, other bytes: the signature still verifies, only the hash check catches it.
+      this.attacks++;
       node.world.broadcast(node.index, { ...msg, block: node.buildBlock(msg.height, msg.view, 0) });
       return true;
     },
@@ -152,7 +159,11 @@ export function invalidProposal(ctx: ByzContext): Behaviour {
 export function silentLeader(): Behaviour {
   return {
     name: 'silent-leader',
-    propose: () => null,
+    attacks: 0,
+    propose() {
+      this.attacks++;
+      return null;
+    },
     outgoing: (_node, msg) => msg.type === MsgType.PrePrepare || msg.type === MsgType.NewView,
   };
 }

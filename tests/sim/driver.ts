@@ -63,6 +63,8 @@ export interface World {
 /** Hooks for Byzantine variants; an honest node has none. Each returns true when it took over. */
 export interface Behaviour {
   readonly name: string;
+  /** How many times the attack actually fired (a run where it never did proves nothing). */
+  attacks: number;
   /** Replaces sending one outgoing message (`to` null = broadcast). */
   outgoing?(node: SimNode, msg: ConsensusMessage, to: Bytes | null): boolean;
   /** Replaces building a proposal; returning null answers nothing (silent leader). */
@@ -88,7 +90,12 @@ export class SimNode {
   evidence = 0;
   steps = 0;
   syncRequests = 0;
+  syncPushes = 0;
   private syncQuietUntil = -1;
+  /** peer → `${height}/${view}` last pushed to it, so one stuck view costs one answer. */
+  private readonly pushed = new Map<number, string>();
+  /** The message whose step is running, if any (to answer a stale one from the chain store). */
+  private current: ConsensusMessage | null = null;
   /** When set, the node crashes after executing this many more effects. */
   private crashAfterEffects: number | null = null;
   /** When set, the node crashes right after its next outgoing message of this type leaves. */
@@ -174,6 +181,7 @@ export class SimNode {
   }
 
   private runStep(input: Input): void {
+    this.current = input.kind === 'message' ? input.msg : null;
     let out: { state: unknown; effects: readonly Effect[] };
     this.steps++;
     try {
@@ -248,6 +256,7 @@ export class SimNode {
       case 'rejected':
         this.rejected.set(e.code, (this.rejected.get(e.code) ?? 0) + 1);
         if (e.code === 'future-height' && e.from !== undefined) this.requestSync(Number(e.from));
+        if (e.code === 'stale-height' && e.from !== undefined) this.pushSync(Number(e.from));
         return;
       default: {
         const never: never = e;
@@ -279,6 +288,22 @@ export class SimNode {
     this.syncQuietUntil = now + 200;
     this.syncRequests++;
     this.world.syncRequest(this.index, peer, this.height + 1);
+  }
+
+  /**
+   * The other half of block sync: a peer timing out (VIEW-CHANGE / NEW-VIEW) at a height this node
+   * has finalized is stuck there; send it the block from the chain store. The engine does the same
+   * from its in-memory decision log, which a restart empties — without this, peers one height
+   * behind restarted peers wait forever (they hear only next-height traffic, which they buffer).
+   */
+  private pushSync(peer: number): void {
+    const m = this.current;
+    if (m === null || (m.type !== MsgType.ViewChange && m.type !== MsgType.NewView) || m.height > this.height) return;
+    const key = `${m.height}/${m.view}`;
+    if (!Number.isInteger(peer) || peer === this.index || this.pushed.get(peer) === key) return;
+    this.pushed.set(peer, key);
+    this.syncPushes++;
+    this.serveSync(peer, m.height);
   }
 
   /** Answer a sync request with the next two finalized blocks (the engine buffers one height ahead). */

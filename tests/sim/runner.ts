@@ -62,10 +62,11 @@ export interface RunResult {
   readonly maxCommitView: number;
   /** Crashes that struck with effects of a step still unexecuted. */
   readonly midStepCrashes: number;
-  /** Block-sync requests made by lagging instances. */
+  /** Block-sync requests by lagging instances plus blocks pushed to stuck ones. */
   readonly syncRequests: number;
-  /** Messages Byzantine instances put on the wire (proof the attack ran). */
+  /** Messages Byzantine instances put on the wire, and how often their attacks fired. */
   readonly byzantineSent: number;
+  readonly attacks: number;
   /** SHA-256 over every commit (instance, height, hash, time): equal for equal runs. */
   readonly trace: string;
   readonly wallMs: number;
@@ -249,8 +250,8 @@ export function runScenario(opts: RunOptions): RunResult {
       net: { ...net.stats, undecodable }, rejected, evidence: honest.reduce((s, x) => s + x.evidence, 0),
       maxCommitView: checker.maxCommitView,
       midStepCrashes: nodes.reduce((s, x) => s + x.midStepCrashes, 0),
-      syncRequests: nodes.reduce((s, x) => s + x.syncRequests, 0),
-      byzantineSent, trace, wallMs: performance.now() - wallStart, summary,
+      syncRequests: nodes.reduce((s, x) => s + x.syncRequests + x.syncPushes, 0),
+      byzantineSent, attacks: nodes.reduce((s, x) => s + (x.behaviour?.attacks ?? 0), 0), trace, wallMs: performance.now() - wallStart, summary,
     };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Random admission / eviction / block-connect sequences against a small pool, checking the
- * pool's invariants after every step: within capacity; no outpoint spent twice; every input
+ * pool's invariants after every step: within both capacities (count and bytes); no outpoint spent twice; every input
  * resolves to a pool parent (linked both ways) or to the chain view; rejections change
  * nothing; an eviction only happens for a strictly better fee rate.
  */
@@ -32,6 +32,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function checkInvariants(m: Mempool, view: MapView, max: number): void {
   const entries = [...m.entries()];
   expect(entries.length).toBeLessThanOrEqual(max);
+  expect(m.bytes).toBeLessThanOrEqual(m.maxBytes);
   expect(m.bytes).toBe(entries.reduce((s, e) => s + e.size, 0));
   const spent = new Set<string>();
   for (const e of entries) {
@@ -57,11 +58,12 @@ function checkInvariants(m: Mempool, view: MapView, max: number): void {
 describe('Mempool invariants under random operations', () => {
   it('hold after every admission, rejection, eviction and block', () => {
     let round = 0;
+    const seen = { accepted: 0, evictions: 0, conflicts: 0, full: 0, blockConflicts: 0, included: 0 };
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 6 }), (ops, max) => {
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 150, max: 1_500 }), (ops, max, maxBytes) => {
         round++;
         const view = new MapView();
-        const m = new Mempool({ chainId: CHAIN_ID, sigCache: new SignatureCache(), maxTransactions: max });
+        const m = new Mempool({ chainId: CHAIN_ID, sigCache: new SignatureCache(), maxTransactions: max, maxBytes });
         const known: Coin[] = Array.from({ length: 6 }, (_, i) => fund(view, owners[i % 3]!, 1_000_000n, `prop ${round} ${i}`));
         let height = 1;
         for (const o of ops) {
@@ -75,7 +77,7 @@ describe('Mempool invariants under random operations', () => {
             const outs = Array.from({ length: o.outputs }, (_, k) => out(k === 0 ? total - each * BigInt(o.outputs - 1) : each, owners[k]!));
             const tx = spend(coins, outs);
             const before = snapshot(m);
-            const fullBefore = m.size >= max;
+            const fullBefore = m.size >= max || m.bytes + tx.bytes.length > maxBytes;
             const cheapest = [...m.entries()].reduce<{ fee: bigint; size: number } | undefined>(
               (best, e) => (best === undefined || compareFeeRate(e.fee, BigInt(e.size), best.fee, BigInt(best.size)) < 0 ? e : best),
               undefined,
@@ -84,14 +86,20 @@ describe('Mempool invariants under random operations', () => {
               const r = m.accept(tx, view, height);
               expect(o.rate).toBeGreaterThan(0); // the default minimum fee rate is 1 unit per byte
               outs.forEach((_, k) => known.push({ txid: tx.txid, index: k, amount: outs[k]!.amount, owner: owners[k]! }));
+              seen.accepted++;
               if (r.evicted.length > 0) {
+                seen.evictions++;
                 expect(fullBefore).toBe(true);
                 expect(compareFeeRate(r.fee, BigInt(r.size), cheapest!.fee, BigInt(cheapest!.size))).toBeGreaterThan(0);
               }
             } catch (e) {
               if (!(e instanceof RuleError)) throw e;
               expect(snapshot(m)).toEqual(before);
-              if (e.code === RuleCode.MempoolFull) expect(fullBefore).toBe(true);
+              if (e.code === RuleCode.MempoolFull) {
+                seen.full++;
+                expect(fullBefore).toBe(true);
+              }
+              if (e.code === RuleCode.MempoolConflict) seen.conflicts++;
             }
           } else {
             // A block of pool roots, plus optionally a foreign spend of some known chain coin.
@@ -104,7 +112,9 @@ describe('Mempool invariants under random operations', () => {
             }
             height++;
             const block = createBlock({ height, prevHash: id(height), timestampMs: height, proposer: owners[0]!.publicKey, view: 0, txs: [coinbase(height, [out(BLOCK_REWARD, owners[0]!)]), ...txs] });
-            m.removeForBlock(block);
+            const removed = m.removeForBlock(block);
+            seen.included += removed.included;
+            seen.blockConflicts += removed.conflicts.length;
             for (const tx of txs) {
               for (const i of tx.inputs) view.entries.delete(outpointKey(i.prevTxid, i.prevIndex));
               tx.outputs.forEach((o2, k) => view.entries.set(outpointKey(tx.txid, k), { amount: o2.amount, publicKey: o2.publicKey, height, coinbase: false }));
@@ -115,5 +125,7 @@ describe('Mempool invariants under random operations', () => {
       }),
       { numRuns: 60 },
     );
+    // The generator must actually reach every path it is meant to exercise.
+    for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -212,6 +212,42 @@ describe('Mempool.accept: every rejection carries its code and changes nothing',
   });
 });
 
+describe('Mempool.acceptWithStore', () => {
+  it('reloads the view when a block connected while it was loading', async () => {
+    const m = pool();
+    const tx = txAtRate(coin(), 1n, [bob]);
+    // The tip moves between the first load's before/after reads, then stays at 6.
+    const tips = [5, 6, 6, 6];
+    let reads = 0;
+    let loads = 0;
+    const store = {
+      tip: () => {
+        const height = tips[Math.min(reads++, tips.length - 1)]!;
+        return { height, hash: id(`tip ${height}`) };
+      },
+      loadView: async () => {
+        loads++;
+        return view;
+      },
+      getTransaction: async () => undefined,
+    };
+    const r = await m.acceptWithStore(tx, store);
+    expect(r.fee).toBe(BigInt(tx.bytes.length));
+    expect(loads).toBe(2);
+    expect(m.entry(tx.txid)!.height).toBe(6);
+  });
+
+  it('already-in-chain when the store indexes the txid; already-in-mempool before any I/O', async () => {
+    const m = pool();
+    const tx = txAtRate(coin(), 1n, [bob]);
+    const store = { tip: () => ({ height: 1, hash: id('t') }), loadView: async () => view, getTransaction: async () => ({ height: 1 }) };
+    await expect(m.acceptWithStore(tx, store)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
+    m.accept(tx, view, 1);
+    const failing = { ...store, loadView: async (): Promise<MapView> => { throw new Error('no I/O expected'); } };
+    await expect(m.acceptWithStore(tx, failing)).rejects.toMatchObject({ code: RuleCode.AlreadyInMempool });
+  });
+});
+
 describe('Mempool: registration collateral', () => {
   const registration = (funding: Coin, collateral: Coin) =>
     spend([funding], [out(funding.amount - 1_000n, funding.owner)], {
@@ -316,6 +352,24 @@ describe('Mempool capacity', () => {
     m.accept(low, view, 1);
     expectRejected(m, () => m.accept(payTo(f), view, 1), RuleCode.MempoolFull);
     expect(m.accept(high, view, 1).evicted).toEqual([low]);
+  });
+
+  it('caps bytes too: evicts cheaper transactions until the newcomer fits, else mempool-full', () => {
+    const probe = txAtRate(coin(), 1n, [bob]);
+    const m = pool({ maxBytes: 3 * probe.bytes.length });
+    const [a, b, c] = [2n, 3n, 4n].map((r) => txAtRate(coin(), r, [bob]));
+    for (const tx of [a!, b!, c!]) m.accept(tx, view, 1);
+    expect(m.bytes).toBe(3 * probe.bytes.length);
+    // Twice the size of the others: room for it takes the two cheapest.
+    const wide = txAtRate(coin(10_000_000n), 5n, [carol, carol, carol, carol]);
+    expect(wide.bytes.length).toBeLessThanOrEqual(2 * probe.bytes.length);
+    expectRejected(m, () => m.accept(txAtRate(coin(10_000_000n), 3n, [carol, carol, carol, carol]), view, 1), RuleCode.MempoolFull);
+    expect(new Set(m.accept(wide, view, 1).evicted)).toEqual(new Set([a, b]));
+    expect(m.bytes).toBe(c!.bytes.length + wide.bytes.length);
+    expect(m.bytes).toBeLessThanOrEqual(m.maxBytes);
+    // A transaction larger than the whole cap can never fit.
+    const huge = pool({ maxBytes: probe.bytes.length - 1 });
+    expectRejected(huge, () => huge.accept(txAtRate(coin(), 100n, [bob]), view, 1), RuleCode.MempoolFull);
   });
 
   it('maxTransactions 0 refuses everything as mempool-full', () => {

@@ -233,6 +233,21 @@ describe('timecoin apikey', () => {
     expect(new ApiKeyStore(dir).list()).toHaveLength(0);
   });
 
+  it('without --datadir it uses the node configuration (TIMECOIN_DATADIR)', async () => {
+    let stdout = '';
+    const program = new Command().exitOverride();
+    registerApikeyCommand(program, { stdout: (t) => void (stdout += t), stderr: () => {} });
+    const saved = process.env['TIMECOIN_DATADIR'];
+    process.env['TIMECOIN_DATADIR'] = path.join(dir, 'from-env');
+    try {
+      await program.parseAsync(['node', 'timecoin', 'apikey', 'create', '--scope', 'read']);
+    } finally {
+      if (saved === undefined) delete process.env['TIMECOIN_DATADIR'];
+      else process.env['TIMECOIN_DATADIR'] = saved;
+    }
+    expect(new ApiKeyStore(path.join(dir, 'from-env')).authenticate(stdout.trim())).not.toBeNull();
+  });
+
   it('a bad scope or rate is one clear error and writes nothing', async () => {
     await expect(run('create', '--scope', 'read,sudo')).rejects.toThrow(
       "unknown scope 'sudo': expected a comma-separated list of read, submit, admin",

@@ -24,6 +24,9 @@ const SEED = Number(process.env['TIMECOIN_CRASH_SEED'] ?? 20_240_601);
  * in earlier rounds (clamped to 100–1000 ms), so the kills keep landing mid-chain-growth however
  * loaded the machine is.
  */
+/** How many children boot ahead of their round (overlaps the loader's start-up with checks). */
+const PREBOOT = 3;
+
 function killWindowMs(elapsedMs: number, blocks: number): number {
   const blockMs = blocks === 0 ? 50 : elapsedMs / blocks;
   return Math.min(1000, Math.max(100, 4 * blockMs));
@@ -137,16 +140,23 @@ describe('ChainStore crash safety (SIGKILL at random moments)', () => {
     const heights: number[] = [];
     const active: number[] = [];
     let elapsed = 0;
-    let next: Child | undefined = new Child(rng.int(2 ** 31));
-    const all: Child[] = [next];
+    // Children boot (≈ 0.6 s of CPU each, mostly the tsx loader) ahead of their round.
+    const all: Child[] = [];
+    const booting: Child[] = [];
+    const spawnNext = () => {
+      if (all.length < ROUNDS) {
+        const c = new Child(rng.int(2 ** 31));
+        all.push(c);
+        booting.push(c);
+      }
+    };
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        const cur: Child = next!;
+        while (booting.length < PREBOOT && all.length < ROUNDS) spawnNext();
+        const cur = booting.shift()!;
         await cur.waitFor('booted');
         cur.go();
         await cur.waitFor('ready');
-        next = round + 1 < ROUNDS ? new Child(rng.int(2 ** 31)) : undefined;
-        if (next) all.push(next);
         const readyAt = performance.now();
         await sleep(rng.next() * killWindowMs(elapsed, active.reduce((x, y) => x + y, 0)));
         const signal = await cur.kill();

@@ -8,7 +8,7 @@ import { createBlock, type Block } from '../../chain/block.js';
 import { BLOCK_REWARD, TxKind } from '../../chain/constants.js';
 import { StoreCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
-import { blockKey, heightKey, TIP_KEY, undoKey } from '../../chain/layout.js';
+import { blockKey, heightKey, TIP_KEY, undoKey, utxoKey } from '../../chain/layout.js';
 import { ChainStore } from '../../chain/store.js';
 import { createTransaction, txSigningMessage, withSignatures } from '../../chain/transaction.js';
 import { OverlayView } from '../../chain/utxo.js';
@@ -289,6 +289,21 @@ describe('ChainStore: disconnect and finality', () => {
 });
 
 describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
+  it('an output of the tip block missing from the UTXO set stops disconnect', async () => {
+    const b = new ChainBuilder(12);
+    const s = await openInit(b);
+    const [b1] = await grow(s, b, new TestRng(12), 1, 0);
+    await s.close();
+    store = undefined;
+    await pokeRaw(dir, utxoKey(b1!.txs[0]!.txid, 0), undefined);
+    const before = await dumpPrefix(dir, 'u');
+    store = await ChainStore.open(dir);
+    await expect(store.disconnectTip()).rejects.toMatchObject({ code: StoreCode.Corrupt });
+    await store.close();
+    store = undefined;
+    expect(await dumpPrefix(dir, 'u')).toEqual(before);
+  });
+
   it('a tip without its height index, a damaged undo record, or garbage values', async () => {
     const b = new ChainBuilder(11);
     let s = await openInit(b);

@@ -1,0 +1,8 @@
+/** Seeded runs, n = 10 (see suite.ts; TIMECOIN_LONG=1 selects the long range). */
+import { defineSeedSuite, LONG } from './suite.js';
+
+defineSeedSuite(
+  LONG
+    ? { name: 'seeds-n10-b', n: 10, first: 1251, count: 1250, sigs: 'memo' }
+    : { name: 'seeds-n10-b', n: 10, first: 6, count: 5, sigs: 'real' },
+);
