@@ -8,6 +8,7 @@
  */
 import { DEFAULT_MAX_MEMPOOL_TRANSACTIONS, DEFAULT_MIN_FEE_RATE, MAX_MONEY, TxKind } from './constants.js';
 import type { SignatureCache } from './ed25519.js';
+import { DEFAULT_MAX_MEMPOOL_BYTES, type AcceptResult, type MempoolConfig, type MempoolOutput, type MempoolStore, type ReadmitResult, type RemoveResult } from './mempool-types.js';
 import { RuleCode, RuleError } from './errors.js';
 import { compareFeeRate, meetsFeeRate } from './fee-rate.js';
 import { toHex } from './hash.js';
@@ -21,65 +22,20 @@ import type { Block } from './block.js';
 
 export type { MempoolEntry } from './mempool-index.js';
 
-export interface MempoolConfig {
-  /** Genesis hash: input signatures are valid for this chain only. */
-  readonly chainId: Uint8Array;
-  /** The node's shared cache (also used by block connect); null disables caching. */
-  readonly sigCache: SignatureCache | null;
-  /** Capacity in transactions (SPEC §1 MAX_MEMPOOL_TRANSACTIONS). */
-  readonly maxTransactions?: number;
-  /** Minimum fee rate in units per encoded byte (SPEC §1 MIN_FEE_RATE). */
-  readonly minFeeRate?: bigint;
-  /**
-   * Capacity in encoded bytes (policy, Bitcoin Core's -maxmempool): without it 10,000
-   * transactions of up to 1 MB each could hold 10 GB of memory.
-   */
-  readonly maxBytes?: number;
-}
+export * from './mempool-types.js';
+
+/** The common case of planEviction: nothing to evict (shared, never modified). */
+const NOTHING: ReadonlySet<PoolEntry> = new Set();
 
 /** acceptWithStore gives up (a plain Error, not a rule) if the tip keeps moving this often. */
 const MAX_VIEW_ATTEMPTS = 100;
 
-/** Default byte cap: Bitcoin Core's default -maxmempool of 300 MB. */
-export const DEFAULT_MAX_MEMPOOL_BYTES = 300_000_000;
-
-export interface AcceptResult {
-  readonly txid: Uint8Array;
-  readonly fee: bigint;
-  readonly size: number;
-  /** Transactions evicted to make room: the cheapest ones and their in-pool descendants. */
-  readonly evicted: readonly Transaction[];
-}
-
-export interface RemoveResult {
-  /** Pool transactions that the block included. */
-  readonly included: number;
-  /** Pool transactions dropped because the block spent one of their inputs, plus descendants. */
-  readonly conflicts: readonly Transaction[];
-}
-
-export interface ReadmitResult {
-  readonly readmitted: number;
-  /** Disconnected transactions no longer valid (or below policy), dropped silently. */
-  readonly dropped: number;
-  /** Pool transactions removed because they spent outputs of a dropped transaction. */
-  readonly orphaned: number;
-}
-
-/** An output created by a pool transaction, as getaddressbalance / gettxout need it. */
-export interface MempoolOutput {
-  readonly txid: Uint8Array;
-  readonly index: number;
-  readonly amount: bigint;
-  /** The pool transaction spending it, if any. */
-  readonly spentBy: Uint8Array | undefined;
-}
-
-/** The slice of ChainStore that acceptWithStore needs (structural, so tests can fake it). */
-export interface MempoolStore {
-  tip(): { readonly height: number; readonly hash: Uint8Array };
-  loadView(txs: readonly Transaction[]): Promise<UtxoView>;
-  getTransaction(txid: Uint8Array): Promise<unknown>;
+interface ResolvedInputs {
+  readonly spends: string[];
+  readonly parents: Set<string>;
+  readonly sumIn: bigint;
+  readonly missing: boolean;
+  readonly collateral: string | undefined;
 }
 
 const reject = (code: RuleCode, message: string, meta?: Record<string, unknown>): never => {
@@ -127,7 +83,48 @@ export class Mempool {
       if (chainView.getUtxo(tx.txid, n) !== undefined) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
     }
 
-    // Resolve inputs from the pool or the chain; cheap checks come before any signature work.
+    // Cheap checks (conflicts, missing inputs, fee, capacity) come before any signature work.
+    const { spends, parents, sumIn, missing, collateral } = this.resolveInputs(tx, chainView);
+    if (missing) reject(RuleCode.MissingInputs, 'an input is missing or spent');
+
+    const size = tx.bytes.length;
+    const sizeBig = BigInt(size);
+    let sumOut = 0n;
+    for (const o of tx.outputs) sumOut += o.amount;
+    // Policy before signatures, but only when the amounts are in range: otherwise
+    // checkTxInputs below names the real fault (insufficient-funds, value-out-of-range).
+    let evict: ReadonlySet<PoolEntry> | undefined;
+    if (sumIn <= MAX_MONEY && sumOut <= sumIn) {
+      const fee = sumIn - sumOut;
+      if (!meetsFeeRate(fee, size, this.minFeeRate)) {
+        reject(RuleCode.InsufficientFee, `fee ${fee} for ${size} bytes is below ${this.minFeeRate} units/byte`, { fee: fee.toString(), size });
+      }
+      evict = this.planEviction(fee, size, sizeBig, parents);
+    }
+
+    const fee = checkTxInputs(tx, this.poolView(chainView, height), { chainId: this.chainId, sigCache: this.sigCache });
+    if (evict === undefined || fee !== sumIn - sumOut) {
+      throw new Error('mempool: checkTxInputs accepted amounts that disagree with the resolved inputs');
+    }
+
+    // Commit: nothing below throws a RuleError.
+    const evicted = [...evict].map((e) => e.tx);
+    for (const e of evict) this.removeEntry(e);
+    const entry: PoolEntry = {
+      tx, key, fee, size, sizeBig, height, seq: this.seq++, spends, collateral,
+      parents, children: new Set(), heapIndex: -1,
+    };
+    this.pool.add(entry);
+    this.byFeeRate.push(entry);
+    return { txid: tx.txid, fee, size, evicted };
+  }
+
+  /**
+   * Each input's outpoint and amount, from a pool parent or the chain view; throws
+   * mempool-conflict when a pool transaction already spends or claims an input or the
+   * registration collateral.
+   */
+  private resolveInputs(tx: Transaction, chainView: UtxoView): ResolvedInputs {
     const spends: string[] = new Array(tx.inputs.length);
     const parents = new Set<string>();
     let sumIn = 0n;
@@ -158,38 +155,7 @@ export class Mempool {
       // A collateral created by a pool transaction makes that transaction a parent.
       if (this.pool.get(collateral.slice(0, 64)) !== undefined) parents.add(collateral.slice(0, 64));
     }
-    if (missing) reject(RuleCode.MissingInputs, 'an input is missing or spent');
-
-    const size = tx.bytes.length;
-    const sizeBig = BigInt(size);
-    let sumOut = 0n;
-    for (const o of tx.outputs) sumOut += o.amount;
-    // Policy before signatures, but only when the amounts are in range: otherwise
-    // checkTxInputs below names the real fault (insufficient-funds, value-out-of-range).
-    let evict: Set<PoolEntry> | undefined;
-    if (sumIn <= MAX_MONEY && sumOut <= sumIn) {
-      const fee = sumIn - sumOut;
-      if (!meetsFeeRate(fee, size, this.minFeeRate)) {
-        reject(RuleCode.InsufficientFee, `fee ${fee} for ${size} bytes is below ${this.minFeeRate} units/byte`, { fee: fee.toString(), size });
-      }
-      evict = this.planEviction(fee, size, sizeBig, parents);
-    }
-
-    const fee = checkTxInputs(tx, this.poolView(chainView, height), { chainId: this.chainId, sigCache: this.sigCache });
-    if (evict === undefined || fee !== sumIn - sumOut) {
-      throw new Error('mempool: checkTxInputs accepted amounts that disagree with the resolved inputs');
-    }
-
-    // Commit: nothing below throws a RuleError.
-    const evicted = [...evict].map((e) => e.tx);
-    for (const e of evict) this.removeEntry(e);
-    const entry: PoolEntry = {
-      tx, key, fee, size, sizeBig, height, seq: this.seq++, spends, collateral,
-      parents, children: new Set(), heapIndex: -1,
-    };
-    this.pool.add(entry);
-    this.byFeeRate.push(entry);
-    return { txid: tx.txid, fee, size, evicted };
+    return { spends, parents, sumIn, missing, collateral };
   }
 
   /**
@@ -340,11 +306,11 @@ export class Mempool {
    * rejection. Cheapest first, each with its descendants; the newcomer's own ancestors are
    * never evicted (it needs them).
    */
-  private planEviction(fee: bigint, size: number, sizeBig: bigint, parents: ReadonlySet<string>): Set<PoolEntry> {
+  private planEviction(fee: bigint, size: number, sizeBig: bigint, parents: ReadonlySet<string>): ReadonlySet<PoolEntry> {
     const evict = new Set<PoolEntry>();
     let freedBytes = 0;
     const fits = () => this.pool.count - evict.size < this.maxTransactions && this.pool.bytes - freedBytes + size <= this.maxBytes;
-    if (fits()) return evict;
+    if (fits()) return NOTHING;
     let ancestors: Set<string> | undefined;
     for (const c of this.byFeeRate.ordered()) {
       if (evict.has(c)) continue;

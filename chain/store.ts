@@ -55,6 +55,7 @@ import type { UtxoEntry, UtxoView } from './utxo.js';
 
 export type { AddressUtxo, TxRecord, UtxoSetInfo } from './store-queries.js';
 export type { BlockMeta, ChainPointer, UtxoStats } from './layout.js';
+export type { Outpoint } from './store-batch.js';
 
 export interface StoreOptions {
   /** fsync every block batch (default true): survives power loss, not just a process kill. */
@@ -125,7 +126,12 @@ export class ChainStore {
     const tip = decodePointer(tipRaw);
     const fin = decodePointer(finRaw);
     const stats = decodeStats(statsRaw);
-    const [tipHashAtHeight, tipMetaRaw, tipBlock] = await this.db.getMany([heightKey(tip.height), blockMetaKey(tip.hash), blockKey(tip.hash)]);
+    const [tipHashAtHeight, tipMetaRaw, tipBlock, finHashAtHeight] = await this.db.getMany([
+      heightKey(tip.height),
+      blockMetaKey(tip.hash),
+      blockKey(tip.hash),
+      heightKey(fin.height),
+    ]);
     if (tipHashAtHeight === undefined || !bytesEqual(tipHashAtHeight, tip.hash) || tipMetaRaw === undefined || tipBlock === undefined) {
       throw new StoreError(StoreCode.Corrupt, `stored tip ${tip.height} ${toHex(tip.hash)} is not indexed`);
     }
@@ -134,7 +140,9 @@ export class ChainStore {
       throw new StoreError(StoreCode.Corrupt, 'UTXO stats disagree with the tip block record');
     }
     if (await this.db.get(heightKey(tip.height + 1)) !== undefined) throw new StoreError(StoreCode.Corrupt, 'height index runs past the tip');
-    if (fin.height > tip.height) throw new StoreError(StoreCode.Corrupt, 'finalized block is above the tip');
+    if (fin.height > tip.height || finHashAtHeight === undefined || !bytesEqual(finHashAtHeight, fin.hash)) {
+      throw new StoreError(StoreCode.Corrupt, 'finalized block is not on the stored best chain');
+    }
     this.meta = meta;
     this.tipPtr = tip;
     this.finalPtr = fin;

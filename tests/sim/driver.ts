@@ -58,6 +58,8 @@ export interface World {
   readonly validators: readonly Bytes[];
   /** Parent hash of height 1. */
   readonly genesisHash: Bytes;
+  /** Driver-level block sync on (default); off shows what the engine's own catch-up achieves. */
+  readonly blockSync: boolean;
 }
 
 /** Hooks for Byzantine variants; an honest node has none. Each returns true when it took over. */
@@ -284,6 +286,7 @@ export class SimNode {
    */
   private requestSync(peer: number): void {
     const now = this.world.now();
+    if (!this.world.blockSync) return;
     if (now < this.syncQuietUntil || !Number.isInteger(peer) || peer === this.index) return;
     this.syncQuietUntil = now + 200;
     this.syncRequests++;
@@ -298,6 +301,7 @@ export class SimNode {
    */
   private pushSync(peer: number): void {
     const m = this.current;
+    if (!this.world.blockSync) return;
     if (m === null || (m.type !== MsgType.ViewChange && m.type !== MsgType.NewView) || m.height > this.height) return;
     const key = `${m.height}/${m.view}`;
     if (!Number.isInteger(peer) || peer === this.index || this.pushed.get(peer) === key) return;

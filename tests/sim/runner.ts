@@ -37,6 +37,8 @@ export interface RunOptions {
   /** Adjust an instance's engine config (controls that break the engine on purpose). */
   readonly configure?: (config: EngineConfig, instance: number) => EngineConfig;
   readonly maxEvents?: number;
+  /** Driver-level block sync (default true); see SimNode.requestSync / pushSync. */
+  readonly blockSync?: boolean;
 }
 
 export interface RunResult {
@@ -140,6 +142,7 @@ export function runScenario(opts: RunOptions): RunResult {
     checker,
     validators,
     genesisHash: chainId,
+    blockSync: opts.blockSync ?? true,
   };
 
   const byzCtx = { chainId, validators, outsiders, rng: rng.fork() };

@@ -33,10 +33,13 @@ function killWindowMs(elapsedMs: number, blocks: number): number {
 }
 
 let dir: string;
+/** Every child spawned, so a timed-out test still kills them before the datadir goes. */
+const all: Child[] = [];
 beforeAll(async () => {
   dir = await tempDir('crash');
 });
 afterAll(async () => {
+  await Promise.all(all.map((c) => c.kill()));
   await removeDir(dir);
 });
 
@@ -141,7 +144,6 @@ describe('ChainStore crash safety (SIGKILL at random moments)', () => {
     const active: number[] = [];
     let elapsed = 0;
     // Children boot (≈ 0.6 s of CPU each, mostly the tsx loader) ahead of their round.
-    const all: Child[] = [];
     const booting: Child[] = [];
     const spawnNext = () => {
       if (all.length < ROUNDS) {

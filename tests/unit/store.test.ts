@@ -304,6 +304,17 @@ describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
     expect(await dumpPrefix(dir, 'u')).toEqual(before);
   });
 
+  it('a database of another schema version is refused', async () => {
+    const b = new ChainBuilder(13);
+    await (await openInit(b)).close();
+    store = undefined;
+    const [[, metaHex]] = (await dumpPrefix(dir, 'M')) as [[string, string]];
+    const meta = Buffer.from(metaHex, 'hex');
+    meta[0] = 2;
+    await pokeRaw(dir, Buffer.from('M'), meta);
+    await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.SchemaMismatch });
+  });
+
   it('a tip without its height index, a damaged undo record, or garbage values', async () => {
     const b = new ChainBuilder(11);
     let s = await openInit(b);

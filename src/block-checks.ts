@@ -1,0 +1,103 @@
+/**
+ * What a block *means*, for the consensus driver: full validation of a proposed block against the
+ * stored tip (chain/block-rules, with the UTXO view loaded first — ARCHITECTURE example 5) and
+ * the proposer check the engine cannot do (it sees only hashes), plus the leader's own proposal
+ * built with chain/assembler. No consensus state lives here.
+ */
+import { assembleBlock } from '../chain/assembler.js';
+import { decodeBlock, type Block } from '../chain/block.js';
+import { checkBlockContext, checkBlockSanity } from '../chain/block-rules.js';
+import { BLOCK_REWARD } from '../chain/constants.js';
+import type { Signer, SignatureCache } from '../chain/ed25519.js';
+import { RuleCode, RuleError, TimecoinError } from '../chain/errors.js';
+import { bytesEqual, toHex } from '../chain/hash.js';
+import { Mempool } from '../chain/mempool.js';
+import type { ChainStore } from '../chain/store.js';
+import { leaderOf } from '../consensus/leader.js';
+import type { Bytes } from '../consensus/types.js';
+
+/** A verdict with the reason (a rule or decode code) when the block is refused. */
+export type Verdict = { readonly valid: true; readonly block: Block } | { readonly valid: false; readonly reason: string };
+
+export interface BlockChecksOptions {
+  readonly store: ChainStore;
+  readonly chainId: Uint8Array;
+  readonly sigCache: SignatureCache;
+  /** The ordered validator set of a height (the leader rule needs it). */
+  readonly validatorsAt: (height: number) => readonly Bytes[];
+  readonly now: () => number;
+}
+
+/** Validates proposals and builds this node's own. */
+export class BlockChecks {
+  private parentCache: { hash: string; timestampMs: number } | null = null;
+
+  constructor(private readonly o: BlockChecksOptions) {}
+
+  /** Timestamp of the stored tip (cached per tip hash). */
+  async tipTimestamp(): Promise<number> {
+    const tip = this.o.store.tip();
+    const hex = toHex(tip.hash);
+    if (this.parentCache?.hash !== hex) {
+      const parent = await this.o.store.getBlock(tip.hash);
+      if (parent === undefined) throw new Error(`tip block ${hex} is not stored`);
+      this.parentCache = { hash: hex, timestampMs: parent.header.timestampMs };
+    }
+    return this.parentCache.timestampMs;
+  }
+
+  /**
+   * Decode and check `bytes` as the block at `height`, proposed in `view`: SPEC §3–4 rules on the
+   * current tip, and a header proposer that leads (height, header view ≤ view). A re-proposal
+   * after a view change carries the header of the view it was first proposed in.
+   */
+  async validate(bytes: Uint8Array, height: number, view: number): Promise<Verdict> {
+    try {
+      const block = decodeBlock(bytes);
+      const tip = this.o.store.tip();
+      if (height !== tip.height + 1) return { valid: false, reason: `height ${height} does not extend tip ${tip.height}` };
+      checkBlockSanity(block);
+      const h = block.header;
+      const leader = leaderOf(this.o.validatorsAt(height), height, h.view);
+      if (h.view > view || !bytesEqual(h.proposer, leader)) {
+        throw new RuleError(RuleCode.BadProposer, `proposer is not the leader of height ${height} view ${h.view}`);
+      }
+      const parentTimestampMs = await this.tipTimestamp();
+      const view0 = await this.o.store.loadView(block.txs.slice(1));
+      if (!bytesEqual(this.o.store.tip().hash, tip.hash)) return { valid: false, reason: 'tip moved during validation' };
+      checkBlockContext(block, view0, {
+        chainId: this.o.chainId,
+        sigCache: this.o.sigCache,
+        expectedHeight: tip.height + 1,
+        prevHash: tip.hash,
+        parentTimestampMs,
+        nowMs: this.o.now(),
+        reward: BLOCK_REWARD,
+      });
+      return { valid: true, block };
+    } catch (err) {
+      if (err instanceof TimecoinError) return { valid: false, reason: `${err.code}: ${err.message}` };
+      throw err;
+    }
+  }
+
+  /**
+   * This leader's block for (height, view): mempool transactions by fee rate, the coinbase paying
+   * reward + fees to `rewardPublicKey`. It is validated like anyone else's; if the pool yields an
+   * invalid block (a bug), an empty block is proposed instead so the chain keeps going.
+   */
+  async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<{ block: Block; fallback: string | null } | null> {
+    const tip = this.o.store.tip();
+    if (height !== tip.height + 1) return null;
+    // Strictly after the parent (a rule), and never behind our own clock.
+    const timestampMs = Math.max(this.o.now(), (await this.tipTimestamp()) + 1);
+    const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey, reward: BLOCK_REWARD };
+    const full = assembleBlock({ ...params, mempool });
+    const verdict = await this.validate(full.bytes, height, view);
+    if (verdict.valid) return { block: full, fallback: null };
+    const empty = assembleBlock({ ...params, mempool: new Mempool({ chainId: this.o.chainId, sigCache: null }) });
+    const second = await this.validate(empty.bytes, height, view);
+    if (!second.valid) throw new Error(`own empty block at height ${height} is invalid: ${second.reason}`);
+    return { block: empty, fallback: verdict.reason };
+  }
+}

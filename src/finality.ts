@@ -1,0 +1,96 @@
+/**
+ * Transaction finality as the node sees it: waiters that resolve the moment a transaction's block
+ * is final (waittransactionfinality), and the acceptance → finality time for the
+ * `transaction_finality_seconds` histogram. Fed by the consensus driver after each commit.
+ */
+import type { Block } from '../chain/block.js';
+import { TxKind } from '../chain/constants.js';
+import { toHex } from '../chain/hash.js';
+import type { Metrics } from './metrics.js';
+
+/** Where a transaction became final. */
+export interface FinalPlace {
+  readonly height: number;
+  readonly blockHash: Uint8Array;
+}
+
+type Waiter = (place: FinalPlace | null) => void;
+
+/** Bound on remembered acceptance times (transactions evicted from the pool never finalize). */
+const MAX_TRACKED = 100_000;
+
+export class FinalityTracker {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly acceptedAt = new Map<string, number>();
+
+  constructor(
+    private readonly metrics: Metrics | null,
+    private readonly now: () => number,
+  ) {}
+
+  /** Remember when the mempool accepted `txid` (for the finality histogram). */
+  noteAccepted(txid: Uint8Array): void {
+    if (this.acceptedAt.size >= MAX_TRACKED) this.acceptedAt.delete(this.acceptedAt.keys().next().value!);
+    this.acceptedAt.set(toHex(txid), this.now());
+  }
+
+  /** A block became final: count its transactions, observe their latency, wake their waiters. */
+  onFinal(block: Block): void {
+    const place = { height: block.header.height, blockHash: block.hash };
+    const t = this.now();
+    for (const tx of block.txs) {
+      const hex = toHex(tx.txid);
+      if (tx.kind !== TxKind.Coinbase) {
+        this.metrics?.transactionsFinalized.inc();
+        const at = this.acceptedAt.get(hex);
+        if (at !== undefined) {
+          this.metrics?.transactionFinality.observe(Math.max(0, t - at) / 1000);
+          this.acceptedAt.delete(hex);
+        }
+      }
+      const set = this.waiters.get(hex);
+      if (set === undefined) continue;
+      this.waiters.delete(hex);
+      for (const w of set) w(place);
+    }
+  }
+
+  /**
+   * Register interest in `txidHex` before looking it up, so a commit between the lookup and the
+   * wait cannot be missed. `promise` resolves with the place, or null at the timeout, on abort
+   * or on `cancel()`.
+   */
+  watch(txidHex: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void } {
+    let done!: (v: FinalPlace | null) => void;
+    const promise = new Promise<FinalPlace | null>((resolve) => (done = resolve));
+    const set = this.waiters.get(txidHex) ?? new Set<Waiter>();
+    this.waiters.set(txidHex, set);
+    const finish = (v: FinalPlace | null): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      set.delete(waiter);
+      if (set.size === 0 && this.waiters.get(txidHex) === set) this.waiters.delete(txidHex);
+      done(v);
+    };
+    const waiter: Waiter = (place) => finish(place);
+    const onAbort = (): void => finish(null);
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    set.add(waiter);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) finish(null);
+    return { promise, cancel: () => finish(null) };
+  }
+
+  /** Wake every waiter with "not final" (node shutting down). */
+  closeAll(): void {
+    for (const set of [...this.waiters.values()]) for (const w of [...set]) w(null);
+    this.waiters.clear();
+  }
+
+  /** Number of pending waiters (tests, status). */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.waiters.values()) n += s.size;
+    return n;
+  }
+}
