@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerApikeyCommand } from './commands/apikey.js';
+import { registerClientCommands } from './commands/index.js'; // TEMP-CLIENT-CLI
 
 const program = new Command()
   .name('timecoin')
@@ -13,6 +14,7 @@ const program = new Command()
   .exitOverride();
 
 registerApikeyCommand(program);
+registerClientCommands(program); // TEMP-CLIENT-CLI
 
 program
   .command('start')

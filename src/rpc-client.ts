@@ -48,6 +48,18 @@ export interface RpcClientOptions {
 /** Answers bigger than this are refused: no SPEC §5 answer the CLI asks for comes close. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Entries per JSON-RPC batch: the node's default `rpc.maxBatch`. */
+const BATCH_MAX = 100;
+const MAX_RATE_RETRIES = 3;
+const MAX_RETRY_AFTER_S = 10;
+
+function parseJson(body: string): unknown {
+  try {
+    return body === '' ? undefined : JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Keep CLI errors to one line and bounded, whatever the server sent. */
 function oneLine(s: string): string {
@@ -105,17 +117,44 @@ export class RpcClient {
   async call<T = unknown>(method: string, params: readonly unknown[] = [], timeoutMs?: number): Promise<T> {
     const id = this.nextId++;
     const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
-    const answer = await this.post(body, timeoutMs ?? this.timeoutMs);
-    return this.interpret<T>(method, id, answer);
+    const answer = await this.postWithRetry(body, timeoutMs ?? this.timeoutMs);
+    return this.interpret<T>(method, id, answer, parseJson(answer.body));
   }
 
-  private interpret<T>(method: string, id: number, a: HttpAnswer): T {
-    let parsed: unknown;
-    try {
-      parsed = a.body === '' ? undefined : JSON.parse(a.body);
-    } catch {
-      parsed = undefined;
+  /**
+   * Several calls of one method in JSON-RPC batches of at most `BATCH_MAX` (the node's default
+   * cap): one HTTP request each, so a wallet with many coins is not throttled call by call.
+   * Results come back in order; the first error entry is thrown.
+   */
+  async batch<T = unknown>(method: string, paramsList: readonly (readonly unknown[])[]): Promise<T[]> {
+    const results: T[] = [];
+    for (let at = 0; at < paramsList.length; at += BATCH_MAX) {
+      const part = paramsList.slice(at, at + BATCH_MAX);
+      const ids = part.map(() => this.nextId++);
+      const body = JSON.stringify(part.map((params, i) => ({ jsonrpc: '2.0', id: ids[i], method, params })));
+      const answer = await this.postWithRetry(body, this.timeoutMs);
+      const parsed = parseJson(answer.body);
+      if (!Array.isArray(parsed)) {
+        this.interpret(method, -1, answer, parsed); // throws the whole-request error (auth, limits, …)
+        throw new RpcClientError(RpcTransportCode.BadResponse, `${method}: ${this.origin} did not answer the batch with an array`, answer.status);
+      }
+      const byId = new Map(parsed.map((e: unknown) => [(e as { id?: unknown } | null)?.id, e]));
+      for (const id of ids) results.push(this.interpret<T>(method, id, { ...answer, status: 200 }, byId.get(id)));
     }
+    return results;
+  }
+
+  /** HTTP 429 (rate limited before anything ran): wait the short Retry-After and try again. */
+  private async postWithRetry(body: string, timeoutMs: number): Promise<HttpAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      const a = await this.post(body, timeoutMs);
+      const retry = Number(a.headers['retry-after']);
+      if (a.status !== 429 || attempt >= MAX_RATE_RETRIES || !Number.isFinite(retry) || retry > MAX_RETRY_AFTER_S) return a;
+      await new Promise((r) => setTimeout(r, Math.max(1, retry) * 1000));
+    }
+  }
+
+  private interpret<T>(method: string, id: number, a: HttpAnswer, parsed: unknown): T {
     const obj = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
     const err = obj?.error;
     if (typeof err === 'object' && err !== null) {

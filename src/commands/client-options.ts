@@ -40,9 +40,10 @@ export function addRpcOptions(cmd: Command): Command {
 }
 
 /** The node configuration as `timecoin start` would resolve it for the same flags and environment. */
-export function clientConfig(o: ConfigOptions): Config {
+export function clientConfig(o: ConfigOptions, operatorKeyFile?: string): Config {
   return loadConfig({
     flags: {
+      ...(operatorKeyFile !== undefined ? { operatorKeyFile } : {}),
       ...(o.datadir !== undefined ? { datadir: o.datadir } : {}),
       ...(o.network !== undefined ? { network: o.network } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),

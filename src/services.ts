@@ -1,0 +1,113 @@
+/**
+ * The narrow interface the RPC methods (src/rpc-methods/) call: read access to the chain and the
+ * mempool, and the few actions a client may take (submit, test, wait for finality, stop). RPC
+ * never touches the driver, the engine state or the store's write side.
+ */
+import type { NetworkName } from '../chain/constants.js';
+import type { SignatureCache } from '../chain/ed25519.js';
+import type { Mempool } from '../chain/mempool.js';
+import type { ChainStore } from '../chain/store.js';
+import type { Transaction } from '../chain/transaction.js';
+import type { ConsensusInfo } from '../consensus/engine.js';
+import type { Bytes } from '../consensus/types.js';
+import type { ConsensusDriver } from './driver.js';
+import type { FinalPlace, FinalityTracker } from './finality.js';
+import type { Metrics } from './metrics.js';
+import { testAccept, type TestAcceptResult } from './test-accept.js';
+
+/** Read side of the chain store. */
+export type ChainReader = Pick<
+  ChainStore,
+  'tip' | 'finalized' | 'getBlock' | 'getBlockByHeight' | 'getBlockHash' | 'getTransaction' | 'getUtxo' | 'getAddressUtxos' | 'getCertificate'
+>;
+
+/** Read side of the mempool. */
+export type MempoolReader = Pick<Mempool, 'has' | 'get' | 'entry' | 'txids' | 'info' | 'spentBy' | 'output' | 'outputsTo' | 'size'>;
+
+/** A masternode (validator) entry as masternodelist reports it (SPEC §5). */
+export interface MasternodeEntry {
+  readonly operator: Uint8Array;
+  /** Collateral owner key; null for a validator designated by the genesis (no registration). */
+  readonly owner: Uint8Array | null;
+  /** "txid:n"; null without a collateral (genesis-designated). */
+  readonly collateral: string | null;
+  readonly addr: string | null;
+  readonly status: 'ENABLED' | 'POSE_BANNED';
+  readonly registeredheight: number;
+  readonly lastheartbeat: number | null;
+  readonly penalties: number;
+}
+
+/** What RPC may ask of the node. */
+export interface NodeServices {
+  readonly network: NetworkName;
+  readonly chainId: Uint8Array;
+  readonly version: string;
+  readonly chain: ChainReader;
+  readonly mempool: MempoolReader;
+  /** Validate and add a transaction to the mempool (throws RuleError); returns its txid. */
+  submit(tx: Transaction): Promise<Uint8Array>;
+  /** testmempoolaccept: check without adding. */
+  testAccept(txs: readonly Transaction[]): Promise<TestAcceptResult[]>;
+  consensusInfo(): ConsensusInfo;
+  /** Register for the finality of a txid before looking it up (see FinalityTracker.watch). */
+  watchFinality(txidHex: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void };
+  /** The validator set of the next height, as masternode entries. */
+  masternodes(): MasternodeEntry[];
+  /** This node's operator key, or null for a non-validator. */
+  readonly operatorKey: Bytes | null;
+  /** Connected peers (none until p2p/ exists). */
+  peerCount(): number;
+  /** Close the node soon (after the current answer is sent). */
+  requestStop(): void;
+}
+
+export interface ServicesDeps {
+  readonly network: NetworkName;
+  readonly chainId: Uint8Array;
+  readonly version: string;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly sigCache: SignatureCache;
+  readonly driver: ConsensusDriver;
+  readonly finality: FinalityTracker;
+  readonly metrics: Metrics | null;
+  readonly operatorKey: Bytes | null;
+  readonly validatorsAt: (height: number) => readonly Bytes[];
+  readonly requestStop: () => void;
+}
+
+/** Wire the services onto the node's parts. */
+export function createServices(d: ServicesDeps): NodeServices {
+  return {
+    network: d.network,
+    chainId: d.chainId,
+    version: d.version,
+    chain: d.store,
+    mempool: d.mempool,
+    operatorKey: d.operatorKey,
+    async submit(tx) {
+      const r = await d.mempool.acceptWithStore(tx, d.store);
+      d.finality.noteAccepted(r.txid);
+      d.metrics?.mempoolTransactions.set(d.mempool.size);
+      d.driver.onTransactionsAvailable();
+      return r.txid;
+    },
+    testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
+    consensusInfo: () => d.driver.info(),
+    watchFinality: (txidHex, timeoutMs, signal) => d.finality.watch(txidHex, timeoutMs, signal),
+    masternodes: () =>
+      d.validatorsAt(d.store.tip().height + 1).map((operator) => ({
+        operator,
+        owner: null,
+        collateral: null,
+        addr: null,
+        status: 'ENABLED' as const,
+        registeredheight: 0,
+        lastheartbeat: null,
+        penalties: 0,
+      })),
+    peerCount: () => 0,
+    requestStop: d.requestStop,
+  };
+}
