@@ -12,6 +12,8 @@
  *   + store.connectBlock on a real LevelDB (sync writes, the node's default) in a temp dir
  *   (target ≥ 20,000 tx/s).
  * - block_batch_ms: milliseconds of the connectBlock call (one LevelDB batch) per block.
+ * - Also, for diagnosis: tx and bytes per block, assembly and removeForBlock time, and the
+ *   receive path's other phases per block (decode, sanity, loadview, context).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -99,6 +101,8 @@ interface ConnectFigures {
   blockBytes: number;
   removeMs: number;
   assembleMs: number;
+  /** Mean ms per block of each receive-path phase, to show where connect time goes. */
+  phases: Record<string, number>;
 }
 
 /** Full blocks through the receiving node's path on a real LevelDB, with the cache warm from admission. */
@@ -130,6 +134,7 @@ async function benchConnect(blocks: number): Promise<ConnectFigures> {
     let connected = 0;
     let bytes = 0;
     let prev = { hash: genesis.hash, ts: t0 };
+    const phases: Record<string, number> = { decode: 0, sanity: 0, loadview: 0, context: 0 };
     for (let h = 1; h <= blocks; h++) {
       const a0 = performance.now();
       const proposed = assembleBlock({ mempool: pool, height: h, prevHash: prev.hash, timestampMs: prev.ts + 1_000, proposer: keys[0]!.publicKey, view: 0, rewardPublicKey: keys[0]!.publicKey, reward: BLOCK_REWARD });
@@ -137,10 +142,17 @@ async function benchConnect(blocks: number): Promise<ConnectFigures> {
       const wire = proposed.bytes;
       const c0 = performance.now();
       const block = decodeBlock(wire);
+      const p1 = performance.now();
       checkBlockSanity(block);
+      const p2 = performance.now();
       const view = await store.loadView(block.txs);
+      const p3 = performance.now();
       checkBlockContext(block, view, { chainId, sigCache: cache, expectedHeight: h, prevHash: prev.hash, parentTimestampMs: prev.ts, nowMs: prev.ts + 1_000, reward: BLOCK_REWARD });
       const b0 = performance.now();
+      phases.decode! += p1 - c0;
+      phases.sanity! += p2 - p1;
+      phases.loadview! += p3 - p2;
+      phases.context! += b0 - p3;
       await store.connectBlock(block);
       const c1 = performance.now();
       connectMs += c1 - c0;
@@ -159,6 +171,7 @@ async function benchConnect(blocks: number): Promise<ConnectFigures> {
       blockBytes: bytes / blocks,
       removeMs: removeMs / blocks,
       assembleMs: assembleMs / blocks,
+      phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v / blocks])),
     };
   } finally {
     await store.close();
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
   emit('block_bytes', c.blockBytes, 'bytes');
   emit('block_assemble_ms', c.assembleMs, 'ms');
   emit('mempool_remove_for_block_ms', c.removeMs, 'ms');
+  for (const [phase, ms] of Object.entries(c.phases)) emit(`block_${phase}_ms`, ms, 'ms');
 }
 
 await main();

@@ -45,18 +45,22 @@ export class PoolIndex {
   private readonly byPayee = new Map<string, Set<PoolEntry>>();
   private totalBytes = 0;
 
+  /** Number of entries. */
   get count(): number {
     return this.entries.size;
   }
 
+  /** Sum of the entries' encoded sizes. */
   get bytes(): number {
     return this.totalBytes;
   }
 
+  /** The entry with hex txid `key`. */
   get(key: string): PoolEntry | undefined {
     return this.entries.get(key);
   }
 
+  /** All entries, in insertion order. */
   values(): IterableIterator<PoolEntry> {
     return this.entries.values();
   }

@@ -176,8 +176,18 @@ export class ChainStore {
     return this.tipPtr;
   }
 
+  /**
+   * Write one atomic batch. The chained form is the same single LevelDB WriteBatch as
+   * `db.batch(ops)`, but skips abstract-level's per-operation copy and re-check of the array
+   * form, which cost ~3x on 2 MB blocks (~70,000 operations each).
+   */
   private async write(ops: BatchOp[]): Promise<void> {
-    await this.db.batch(ops, { sync: this.sync });
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    await batch.write({ sync: this.sync });
   }
 
   /** True once a genesis block is stored. */

@@ -9,7 +9,7 @@ import { decodeBlock, type Block } from '../chain/block.js';
 import { checkBlockContext, checkBlockSanity } from '../chain/block-rules.js';
 import { BLOCK_REWARD } from '../chain/constants.js';
 import type { Signer, SignatureCache } from '../chain/ed25519.js';
-import { RuleCode, RuleError, TimecoinError } from '../chain/errors.js';
+import { DecodeError, RuleCode, RuleError } from '../chain/errors.js';
 import { bytesEqual, toHex } from '../chain/hash.js';
 import { Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
@@ -76,7 +76,8 @@ export class BlockChecks {
       });
       return { valid: true, block };
     } catch (err) {
-      if (err instanceof TimecoinError) return { valid: false, reason: `${err.code}: ${err.message}` };
+      // Only the block's own faults are a verdict; a store or IO error is the node's problem.
+      if (err instanceof RuleError || err instanceof DecodeError) return { valid: false, reason: `${err.code}: ${err.message}` };
       throw err;
     }
   }

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerApikeyCommand } from './commands/apikey.js';
+import { registerStartCommand } from './commands/start.js';
 import { registerClientCommands } from './commands/index.js'; // TEMP-CLIENT-CLI
 
 const program = new Command()
@@ -16,16 +17,7 @@ const program = new Command()
 registerApikeyCommand(program);
 registerClientCommands(program); // TEMP-CLIENT-CLI
 
-program
-  .command('start')
-  .description('run a node (--dev: a single-validator development chain with a funded wallet)')
-  .option('--dev', 'single-validator development chain in ./.timecoin/dev')
-  .option('--datadir <dir>', 'data directory')
-  .action(() => {
-    throw new Error(
-      'the node is not assembled yet: chain core and consensus exist as libraries; `timecoin start` arrives with the running-node issue',
-    );
-  });
+registerStartCommand(program);
 
 async function main(): Promise<void> {
   try {

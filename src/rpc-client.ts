@@ -161,7 +161,11 @@ export class RpcClient {
       const e = err as { code?: unknown; message?: unknown };
       const code = typeof e.code === 'number' ? e.code : RpcTransportCode.BadResponse;
       const msg = typeof e.message === 'string' ? e.message : 'error without a message';
-      throw new RpcClientError(code, describeRpcError(method, code, msg, a, this.origin), a.status);
+      const text =
+        code === -32001 && this.apiKey === null
+          ? `the node at ${this.origin} requires an API key (HTTP ${a.status}): pass one with --api-key-file, TIMECOIN_API_KEY_FILE or TIMECOIN_API_KEY`
+          : describeRpcError(method, code, msg, a, this.origin);
+      throw new RpcClientError(code, text, a.status);
     }
     if (a.status !== 200) {
       throw new RpcClientError(RpcTransportCode.Http, `${method}: the node at ${this.origin} answered HTTP ${a.status}`, a.status);

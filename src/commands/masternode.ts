@@ -17,7 +17,7 @@ import { buildRegistration, checkMultiaddr } from '../registration-tx.js';
 import { addRpcOptions, clientConfig, rpcClient, type RpcOptions } from './client-options.js';
 import { OPERATOR_PASSPHRASE_ENV } from './init.js';
 import {
-  chainInfo, checkSameNetwork, listCoins, masternodeCollaterals, nodeFeeRate, outpointText, parseFeeRate, parseOutpoint, parseWait,
+  chainInfo, checkSameNetwork, listCoins, masternodeCollaterals, nodeFeeRate, outpointText, parseFeeRate, parseOutpoint, parseWait, pendingSpent,
   submitTransaction, type ChainInfo,
 } from './node-queries.js';
 import { DEFAULT_MAX_FEE, withWalletNetwork, type ClientIo } from './wallet.js';
@@ -89,7 +89,7 @@ export function registerMasternodeCommand(program: Command, io: ClientIo = {}): 
   const err = io.stderr ?? ((t: string) => void process.stderr.write(t));
   const mn = program.command('masternode').description('register a masternode, show masternode status');
 
-  addRpcOptions(addWalletOptions(mn.command('register').description('build, sign and submit a masternode registration (kind-2 transaction); prints the txid')))
+  addRpcOptions(addWalletOptions(mn.command('register').description('build, sign and submit a masternode registration (kind-2 transaction); prints the txid')
     .requiredOption('--collateral <txid:n>', 'the wallet\'s unspent output of ≥ 1000 TIME to bind (it stays unspent)')
     .requiredOption('--addr <multiaddr>', 'where the masternode is reached, e.g. /ip4/203.0.113.5/tcp/24000')
     .option('--operator-key-file <file>', 'encrypted operator key (default: TIMECOIN_OPERATOR_KEY_FILE, else operatorKeyFile in config.json)')
@@ -97,7 +97,7 @@ export function registerMasternodeCommand(program: Command, io: ClientIo = {}): 
     .option('--operator-pubkey <hex>', 'the operator public key, instead of reading the operator key file')
     .option('--fee-rate <units>', 'fee in units per encoded byte (default: the node\'s minimum)')
     .option('--max-fee <time>', `refuse if the fee exceeds this many TIME (default ${DEFAULT_MAX_FEE})`)
-    .option('--wait [seconds]', 'wait until the registration is final (default 60 s)')
+    .option('--wait [seconds]', 'wait until the registration is final (default 60 s)')))
     .action(async (o: RegisterOptions) => {
       const collateral = parseOutpoint(o.collateral, '--collateral');
       checkMultiaddr(o.addr);
@@ -121,7 +121,17 @@ export function registerMasternodeCommand(program: Command, io: ClientIo = {}): 
         keep.add(outpointKey(p.txid, p.index));
       }
       const feeRate = flagRate ?? (await nodeFeeRate(client));
-      const tx = buildRegistration({ chainId: info.chainId, signer: w.signer, collateral, operatorPublicKey, addr: o.addr, coins, keepUnspent: keep, feeRate });
+      if ((await pendingSpent(client, [collateral])).size > 0) {
+        throw new Error(`collateral ${outpointText(collateral.txid, collateral.index)} is being spent by a pending transaction`);
+      }
+      let tx;
+      // Fee coins a pending transaction already spends would conflict in the mempool: drop, re-choose.
+      for (;;) {
+        tx = buildRegistration({ chainId: info.chainId, signer: w.signer, collateral, operatorPublicKey, addr: o.addr, coins, keepUnspent: keep, feeRate });
+        const pending = await pendingSpent(client, tx.inputs.map((i) => ({ txid: i.prevTxid, index: i.prevIndex })));
+        if (pending.size === 0) break;
+        for (const k of pending) keep.add(k);
+      }
       const byKey = new Map(coins.map((c) => [outpointText(c.txid, c.index), c.amount]));
       const spent = tx.inputs.reduce((s, i) => s + byKey.get(outpointText(i.prevTxid, i.prevIndex))!, 0n);
       const fee = spent - tx.outputs[0]!.amount;
@@ -136,9 +146,9 @@ export function registerMasternodeCommand(program: Command, io: ClientIo = {}): 
       await submitTransaction(client, tx, { ...(waitSeconds !== undefined ? { waitSeconds } : {}), out, err });
     });
 
-  addRpcOptions(mn.command('status').description('show this node\'s masternode entry, or the one named'))
+  addRpcOptions(mn.command('status').description('show this node\'s masternode entry, or the one named')
     .argument('[operatorKeyOrCollateral]', 'operator public key (hex) or collateral txid:n')
-    .option('--json', 'print the raw entry')
+    .option('--json', 'print the raw entry'))
     .action(async (which: string | undefined, o: RpcOptions & { json?: boolean }) => {
       if (which !== undefined && !/^[0-9a-fA-F]{64}$/.test(which)) parseOutpoint(which, 'masternode (expected an operator key or txid:n)');
       const { client } = rpcClient(o);

@@ -6,7 +6,7 @@
  */
 import { NETWORKS, type NetworkName } from '../../chain/constants.js';
 import type { Coin } from '../../chain/tx-builder.js';
-import type { Transaction } from '../../chain/transaction.js';
+import { outpointKey, type Transaction } from '../../chain/transaction.js';
 import { parseUnits } from '../amount.js';
 import type { RpcClient } from '../rpc-client.js';
 import { optionalCall } from './client-options.js';
@@ -113,6 +113,16 @@ export async function nodeFeeRate(client: RpcClient): Promise<bigint> {
   if (v === undefined || v === null) return 1n;
   const rate = units(v, 'getmempoolinfo.minfeerate');
   return rate < 1n ? 1n : rate;
+}
+
+/** Outpoints (outpointKey form) that `gettxout` with the mempool reports as no longer unspent. */
+export async function pendingSpent(client: RpcClient, outpoints: readonly { txid: Uint8Array; index: number }[]): Promise<Set<string>> {
+  const answers = await client.batch<unknown>('gettxout', outpoints.map((p) => [Buffer.from(p.txid).toString('hex'), p.index, true]));
+  const out = new Set<string>();
+  answers.forEach((a, i) => {
+    if (a === null) out.add(outpointKey(outpoints[i]!.txid, outpoints[i]!.index));
+  });
+  return out;
 }
 
 export interface SubmitOptions {

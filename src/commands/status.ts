@@ -15,8 +15,8 @@ const s = (v: unknown): string => (v === undefined || v === null ? '?' : typeof 
 /** Adds `status` to `program`. */
 export function registerStatusCommand(program: Command, io: ClientIo = {}): Command {
   const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
-  return addRpcOptions(program.command('status').description('show the node\'s height, finality, peers, mempool and consensus round'))
-    .option('--json', 'print the raw answers as one JSON object')
+  return addRpcOptions(program.command('status').description('show the node\'s height, finality, peers, mempool and consensus round')
+    .option('--json', 'print the raw answers as one JSON object'))
     .action(async (o: RpcOptions & { json?: boolean }) => {
       const { client } = rpcClient(o);
       const chain = await client.call<Obj>('getblockchaininfo');

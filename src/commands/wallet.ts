@@ -11,15 +11,15 @@ import type { Command } from 'commander';
 import { parseAnyAddress } from '../../chain/address.js';
 import { DUST_THRESHOLD, NETWORKS, type NetworkName } from '../../chain/constants.js';
 import { generateSecretKey } from '../../chain/ed25519.js';
-import { outpointKey } from '../../chain/transaction.js';
-import { BuildCode, BuildError, buildTransfer } from '../../chain/tx-builder.js';
+import { outpointKey, type Transaction } from '../../chain/transaction.js';
+import { BuildCode, BuildError, buildTransfer, type Coin, type TransferRequest } from '../../chain/tx-builder.js';
 import { formatTimeAmount, parseTimeAmount } from '../amount.js';
 import { keyFilePayload, writeKeyFile } from '../keystore.js';
 import { getPassphrase } from '../passphrase.js';
 import type { RpcClient } from '../rpc-client.js';
 import { addConfigOptions, addRpcOptions, clientConfig, rpcClient, type RpcOptions } from './client-options.js';
 import {
-  chainInfo, checkSameNetwork, listCoins, masternodeCollaterals, nodeFeeRate, parseFeeRate, parseNodeUnits, parseWait, submitTransaction,
+  chainInfo, checkSameNetwork, listCoins, masternodeCollaterals, nodeFeeRate, parseFeeRate, parseNodeUnits, parseWait, pendingSpent, submitTransaction,
 } from './node-queries.js';
 import { WALLET_PASSPHRASE_ENV, addWalletOptions, devWalletNetwork, loadWallet, walletFilePath, type WalletOptions } from './wallet-key.js';
 
@@ -75,14 +75,29 @@ function signedUnits(v: unknown, what: string): bigint {
 
 const signedTime = (u: bigint) => (u < 0n ? `-${TIME(-u)}` : TIME(u));
 
-/** Outpoints (outpointKey form) that `gettxout` with the mempool reports as no longer unspent. */
-async function pendingSpent(client: RpcClient, outpoints: readonly { txid: Uint8Array; index: number }[]): Promise<Set<string>> {
-  const answers = await client.batch<unknown>('gettxout', outpoints.map((p) => [Buffer.from(p.txid).toString('hex'), p.index, true]));
-  const out = new Set<string>();
-  answers.forEach((a, i) => {
-    if (a === null) out.add(outpointKey(outpoints[i]!.txid, outpoints[i]!.index));
-  });
-  return out;
+/**
+ * buildTransfer, then drop inputs that a pending transaction of ours already spends (listunspent
+ * shows final outputs; spending one again would be a mempool conflict) and choose again.
+ */
+async function buildPayment(client: RpcClient, req: TransferRequest, err: (t: string) => void): Promise<{ tx: Transaction; coins: Coin[] }> {
+  let coins = [...req.coins];
+  for (;;) {
+    let tx: Transaction;
+    try {
+      tx = buildTransfer({ ...req, coins });
+    } catch (e) {
+      if (e instanceof BuildError && e.code === BuildCode.InsufficientFunds) {
+        const available = coins.reduce((s, c) => s + c.amount, 0n);
+        const amount = req.recipients.reduce((s, r) => s + r.amount, 0n);
+        throw new Error(`insufficient funds: sending ${TIME(amount)} plus the fee needs more than the ${TIME(available)} in this wallet's final, unspent outputs`);
+      }
+      throw e;
+    }
+    const pending = await pendingSpent(client, tx.inputs.map((i) => ({ txid: i.prevTxid, index: i.prevIndex })));
+    if (pending.size === 0) return { tx, coins };
+    err(`skipping ${pending.size} output(s) already spent by pending transactions\n`);
+    coins = coins.filter((c) => !pending.has(outpointKey(c.txid, c.index)));
+  }
 }
 
 /** Adds the `wallet` command group to `program`. */
@@ -120,8 +135,8 @@ export function registerWalletCommand(program: Command, io: ClientIo = {}): Comm
     err(`wrote encrypted ${config.network} wallet ${file}; back up the file and remember the passphrase: without both the coins are lost\n`);
   });
 
-  addRpcOptions(addWalletOptions(wallet.command('address').description('print the wallet address (decrypts the wallet file)')))
-    .option('--json', 'print {address, publicKey, network}')
+  addRpcOptions(addWalletOptions(wallet.command('address').description('print the wallet address (decrypts the wallet file)')
+    .option('--json', 'print {address, publicKey, network}')))
     .action(async (o: WalletRpcOptions & { json?: boolean }) => {
       const opts = withWalletNetwork(o);
       const w = await loadWallet(opts, clientConfig(opts));
@@ -129,9 +144,9 @@ export function registerWalletCommand(program: Command, io: ClientIo = {}): Comm
       else out(`${w.address}\n`);
     });
 
-  addRpcOptions(addWalletOptions(wallet.command('balance').description('print the confirmed and unconfirmed balance (of the wallet, or of any address)')))
+  addRpcOptions(addWalletOptions(wallet.command('balance').description('print the confirmed and unconfirmed balance (of the wallet, or of any address)')
     .argument('[address]', 'an address to look up instead of the wallet\'s (needs no passphrase)')
-    .option('--json', 'print {address, confirmed, unconfirmed, utxos} with amounts in units')
+    .option('--json', 'print {address, confirmed, unconfirmed, utxos} with amounts in units')))
     .action(async (addressArg: string | undefined, o: WalletRpcOptions & { json?: boolean }) => {
       const given = addressArg === undefined ? undefined : parseUserAddress(addressArg);
       const opts = withWalletNetwork(given !== undefined && o.network === undefined && process.env.TIMECOIN_NETWORK === undefined ? { ...o, network: given.network } : o);
@@ -150,12 +165,12 @@ export function registerWalletCommand(program: Command, io: ClientIo = {}): Comm
       if (typeof b?.utxos === 'number') out(`utxos        ${b.utxos}\n`);
     });
 
-  addRpcOptions(addWalletOptions(wallet.command('send').description('build, sign and submit a transfer; prints the txid')))
+  addRpcOptions(addWalletOptions(wallet.command('send').description('build, sign and submit a transfer; prints the txid')
     .argument('<address>', 'destination address of the node\'s network')
     .argument('<amount>', 'amount in TIME, up to 8 decimals (e.g. 1.5 or 0.00001)')
     .option('--fee-rate <units>', 'fee in units per encoded byte (default: the node\'s minimum, getmempoolinfo.minfeerate)')
     .option('--max-fee <time>', `refuse to send if the fee exceeds this many TIME (default ${DEFAULT_MAX_FEE})`)
-    .option('--wait [seconds]', 'wait until the transaction is final (default 60 s); not final in time → exit 1')
+    .option('--wait [seconds]', 'wait until the transaction is final (default 60 s); not final in time → exit 1')))
     .action(async (addressArg: string, amountArg: string, o: WalletRpcOptions & { feeRate?: string; maxFee?: string; wait?: string | boolean }) => {
       // Everything the user typed is checked before any passphrase is asked or the node is called.
       const amount = parseTime(amountArg, 'amount');
@@ -173,35 +188,21 @@ export function registerWalletCommand(program: Command, io: ClientIo = {}): Comm
 
       const keep = await masternodeCollaterals(client);
       const all = await listCoins(client, w.address);
-      let coins = all.filter((c) => !keep.has(`${Buffer.from(c.txid).toString('hex')}:${c.index}`));
+      const coins = all.filter((c) => !keep.has(`${Buffer.from(c.txid).toString('hex')}:${c.index}`));
       if (coins.length < all.length) err(`keeping ${all.length - coins.length} masternode collateral output(s) unspent\n`);
       const feeRate = flagRate ?? (await nodeFeeRate(client));
-      let tx;
-      // listunspent shows final outputs, some of which a pending transaction of ours may already
-      // spend; such inputs would be a mempool conflict, so they are dropped and coins re-chosen.
-      for (;;) {
-        const available = coins.reduce((s, c) => s + c.amount, 0n);
-        try {
-          tx = buildTransfer({ chainId: info.chainId, signer: w.signer, coins, recipients: [{ amount, publicKey: dest.publicKey }], feeRate });
-        } catch (e) {
-          if (e instanceof BuildError && e.code === BuildCode.InsufficientFunds) {
-            throw new Error(`insufficient funds: sending ${TIME(amount)} plus the fee needs more than the ${TIME(available)} in this wallet's final, unspent outputs`);
-          }
-          throw e;
-        }
-        const pending = await pendingSpent(client, tx.inputs.map((i) => ({ txid: i.prevTxid, index: i.prevIndex })));
-        if (pending.size === 0) break;
-        err(`skipping ${pending.size} output(s) already spent by pending transactions\n`);
-        coins = coins.filter((c) => !pending.has(outpointKey(c.txid, c.index)));
-      }
+      const { tx, coins: used } = await buildPayment(client, { chainId: info.chainId, signer: w.signer, coins, recipients: [{ amount, publicKey: dest.publicKey }], feeRate }, err);
       // Recompute the fee from the coins actually spent, independently of the builder.
-      const byKey = new Map(coins.map((c) => [outpointKey(c.txid, c.index), c.amount]));
+      const byKey = new Map(used.map((c) => [outpointKey(c.txid, c.index), c.amount]));
       const spent = tx.inputs.reduce((s, i) => s + byKey.get(outpointKey(i.prevTxid, i.prevIndex))!, 0n);
       const paid = tx.outputs.reduce((s, x) => s + x.amount, 0n);
       const fee = spent - paid;
-      if (tx.outputs[0]?.amount !== amount || fee < 0n) throw new Error('internal error: the built transaction does not match the request; nothing was sent');
+      const [pay, ...rest] = tx.outputs;
+      const toDest = pay !== undefined && pay.amount === amount && Buffer.from(pay.publicKey).equals(Buffer.from(dest.publicKey));
+      const changeOk = rest.length <= 1 && rest.every((x) => Buffer.from(x.publicKey).equals(Buffer.from(w.publicKey)));
+      if (!toDest || !changeOk || fee < 0n) throw new Error('internal error: the built transaction does not match the request; nothing was sent');
       if (fee > maxFee) throw new Error(`the fee ${TIME(fee)} exceeds --max-fee ${TIME(maxFee)}; nothing was sent`);
-      const change = tx.outputs.length > 1 ? tx.outputs[1]!.amount : 0n;
+      const change = rest[0]?.amount ?? 0n;
       err(`sending ${TIME(amount)} to ${dest.address}, fee ${TIME(fee)} (${tx.bytes.length} bytes at ${feeRate} units/byte), change ${TIME(change)}\n`);
       await submitTransaction(client, tx, { ...(waitSeconds !== undefined ? { waitSeconds } : {}), out, err });
     });

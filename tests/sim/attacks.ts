@@ -8,7 +8,7 @@
  */
 import type { Signer } from '../../chain/ed25519.js';
 import { signNewView, signPrePrepare, signViewChange, signVote, MAX_VIEW } from '../../consensus/messages.js';
-import { MsgType, type Bytes, type CommitCertificate, type ConsensusMessage, type Vote } from '../../consensus/types.js';
+import { MsgType, type Bytes, type CommitCertificate, type ConsensusMessage, type ViewChange, type Vote } from '../../consensus/types.js';
 import { hashBlock } from './blocks.js';
 import type { Behaviour, SimNode } from './driver.js';
 import type { ByzContext } from './byzantine.js';
@@ -96,7 +96,7 @@ export function forgedSignatures(ctx: ByzContext): Behaviour {
       const hash = hashBlock(block);
       const outsiders: Signer[] = ctx.outsiders.slice(0, quorum);
       const msgs: ConsensusMessage[] = [];
-      switch (ctx.rng.int(9)) {
+      switch (ctx.rng.int(12)) {
         case 0: // every validator's PREPARE and COMMIT for B, garbage signatures
           for (const key of ctx.validators) {
             msgs.push(garbageVote(ctx, key, MsgType.Prepare, height, view, hash), garbageVote(ctx, key, MsgType.Commit, height, view, hash));
@@ -143,6 +143,23 @@ export function forgedSignatures(ctx: ByzContext): Behaviour {
           // Own valid signatures, but for another chain
           msgs.push(signPrePrepare(node.signer, otherChain, height, view, hash, block));
           msgs.push(signVote(node.signer, otherChain, MsgType.Commit, height, view, hash));
+          break;
+        }
+        case 9:
+        case 10: {
+          // Own valid VIEW-CHANGE carrying a forged prepared certificate for B in the current view
+          // (garbage signatures by validators, or valid ones by outsiders): a new leader that
+          // believed it would re-propose B over a block that may already be committed.
+          const prepares = ctx.rng.chance(0.5)
+            ? ctx.validators.slice(0, quorum).map((k) => garbageVote(ctx, k, MsgType.Prepare, height, view, hash))
+            : outsiders.map((s) => signVote(s, ctx.chainId, MsgType.Prepare, height, view, hash));
+          msgs.push(signViewChange(node.signer, ctx.chainId, height, view + 1, { height, view, blockHash: hash, block, prepares }));
+          break;
+        }
+        case 11: {
+          // Own valid NEW-VIEW whose proof is VIEW-CHANGEs with garbage signatures
+          const vcs = ctx.validators.slice(0, quorum).map((k): ViewChange => ({ type: MsgType.ViewChange, height, view: view + 1, prepared: null, signer: k, signature: garbageSig(ctx) }));
+          msgs.push(signNewView(node.signer, ctx.chainId, height, view + 1, vcs, signPrePrepare(node.signer, ctx.chainId, height, view + 1, hash, block)));
           break;
         }
         default: {

@@ -8,7 +8,7 @@ import { signVote, voteSignedBytes } from '../../consensus/messages.js';
 import { MsgType, type CommitCertificate, type Vote } from '../../consensus/types.js';
 import { SafetyChecker } from './checkers.js';
 import { Rng } from './prng.js';
-import { certificateCheck, commitSignedBytes, makeVerifier } from './signatures.js';
+import { certificateCheck, commitSignedBytes, makeVerifier, statementCheck } from './signatures.js';
 import { toHex } from '../../chain/hash.js';
 
 const rng = new Rng(2024);
@@ -24,7 +24,8 @@ function cert(height: number, hash: Uint8Array, by = signers.slice(0, 3), view =
 }
 
 function fresh(correct = validators) {
-  return new SafetyChecker(new Set(correct.map(toHex)), certificateCheck(chainId, validators, makeVerifier('real')), () => 0);
+  const verify = makeVerifier('real');
+  return new SafetyChecker(new Set(correct.map(toHex)), certificateCheck(chainId, validators, verify), () => 0, statementCheck(chainId, verify));
 }
 
 describe('SafetyChecker', () => {
@@ -102,6 +103,7 @@ describe('SafetyChecker', () => {
     c.onEvidence(0, ev(1, v(1, A), v(1, B)));
     c.onEvidence(0, ev(0, v(0, A), v(0, A)));
     c.onEvidence(0, ev(0, v(0, A), v(0, B, 1)));
-    expect(c.violations.map((x) => x.kind)).toEqual(['false-evidence', 'false-evidence', 'false-evidence']);
+    c.onEvidence(0, ev(0, v(0, A), { ...v(0, B), signature: rng.bytes(64) }));
+    expect(c.violations.map((x) => x.kind)).toEqual(['false-evidence', 'false-evidence', 'false-evidence', 'false-evidence']);
   });
 });

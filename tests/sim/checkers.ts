@@ -62,6 +62,8 @@ export class SafetyChecker {
     private readonly correctKeys: ReadonlySet<string>,
     private readonly checkCertificate: CertificateCheck | null,
     private readonly clock: () => number,
+    /** Signature check of an evidence statement; null skips it. */
+    private readonly checkStatement: ((s: Evidence['first']) => boolean) | null = null,
   ) {}
 
   get ok(): boolean {
@@ -122,6 +124,8 @@ export class SafetyChecker {
     const bothByOffender = toHex(a.signer) === offender && toHex(b.signer) === offender;
     const differ = toHex(a.blockHash) !== toHex(b.blockHash);
     if (!sameSlot || !bothByOffender || !differ) this.fail('false-evidence', `instance ${instance}: evidence statements do not conflict`);
+    else if (this.checkStatement !== null && !(this.checkStatement(a) && this.checkStatement(b)))
+      this.fail('false-evidence', `instance ${instance}: evidence against ${offender.slice(0, 12)}… carries a signature that does not verify`);
   }
 
   finalizedHash(height: number): string | undefined {

@@ -28,12 +28,9 @@ export interface EngineModule<S> {
   step(state: S, input: Input): { state: S; effects: readonly Effect[] };
 }
 
-/** An input that arrives later; `now` is filled in when it fires. */
-export type DelayedInput = Exclude<Input, { kind: 'message' } | { kind: 'start' }> extends infer I
-  ? I extends { now: number }
-    ? Omit<I, 'now'>
-    : never
-  : never;
+/** An input that arrives later (timer, proposal, verdict); `now` is filled in when it fires. */
+type WithoutNow<T> = T extends unknown ? Omit<T, 'now'> : never;
+export type DelayedInput = WithoutNow<Extract<Input, { kind: 'timeout' | 'block-validated' | 'proposal' }>>;
 
 /** What a driver needs from the simulated world. */
 export interface World {
@@ -154,6 +151,12 @@ export class SimNode {
     this.crashAfterSending = type;
   }
 
+  /** Cancel an armed crash (faults end at heal). */
+  disarm(): void {
+    this.crashAfterEffects = null;
+    this.crashAfterSending = null;
+  }
+
   get armed(): boolean {
     return this.crashAfterEffects !== null || this.crashAfterSending !== null;
   }
@@ -237,9 +240,9 @@ export class SimNode {
       case 'request-proposal': {
         const block = this.behaviour?.propose ? this.behaviour.propose(this, e.height, e.view) : this.buildBlock(e.height, e.view, 0);
         if (block === null) return;
-        // 50–250 ms: the node waits for transactions or its idle interval before proposing; it
+        // 80–330 ms: the node waits for transactions or its idle interval before proposing; it
         // also keeps a run to a handful of heights per virtual second.
-        w.later(this.index, this.incarnation, 50 + this.rng.int(200), { kind: 'proposal', height: e.height, view: e.view, block });
+        w.later(this.index, this.incarnation, 80 + this.rng.int(250), { kind: 'proposal', height: e.height, view: e.view, block });
         return;
       }
       case 'validate-block': {

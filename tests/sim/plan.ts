@@ -138,7 +138,7 @@ function pickKeys(rng: Rng, n: number, count: number): number[] {
 
 export function makePlan(scenario: Scenario, n: number, rng: Rng): Plan {
   const f = faultBound(n);
-  const healAt = 1500 + rng.int(4000);
+  const healAt = 1000 + rng.int(3500);
   const byzantine = new Map<number, ByzantineKind>();
   let twins: number[] = [];
   let timeline: TimelineEvent[] = [];

@@ -20,7 +20,7 @@ import { Rng } from './prng.js';
 import { EventQueue } from './queue.js';
 import { Network, type Delivery, type NetStats } from './network.js';
 import { behaviourFor } from './roster.js';
-import { makeVerifier, certificateCheck, type SigMode } from './signatures.js';
+import { certificateCheck, makeVerifier, statementCheck, type SigMode } from './signatures.js';
 
 export interface RunOptions {
   readonly seed: number;
@@ -104,7 +104,7 @@ export function runScenario(opts: RunOptions): RunResult {
   let byzantineSent = 0;
   const correct = new Set(validators.filter((_, k) => !plan.byzantine.has(k) && !plan.twins.includes(k)).map(toHex));
   const verify = makeVerifier(opts.sigs ?? 'real');
-  const checker = new SafetyChecker(correct, certificateCheck(chainId, validators, verify), () => queue.now);
+  const checker = new SafetyChecker(correct, certificateCheck(chainId, validators, verify), () => queue.now, statementCheck(chainId, verify));
 
   const encode = (from: number, msg: ConsensusMessage): Uint8Array | null => {
     if (!nodes[from]!.honest) byzantineSent++;
@@ -184,6 +184,7 @@ export function runScenario(opts: RunOptions): RunResult {
     run: () => {
       net.heal();
       nodes.forEach((x, i) => {
+        x.disarm();
         if (!x.up && !silent(i)) x.boot();
       });
       healed = true;

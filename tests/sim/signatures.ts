@@ -31,18 +31,18 @@ export function makeVerifier(mode: SigMode): Verify {
 const DOMAIN = new TextEncoder().encode('TIMECOIN-PBFT-V1');
 
 /**
- * The bytes a COMMIT signs, written here from the layout documented in consensus/messages.ts
- * rather than imported, so a certificate signed over anything else fails this independent check:
- * "TIMECOIN-PBFT-V1" || chainId || u8 type || u64 height || u32 view || blockHash.
+ * The bytes a PRE-PREPARE, PREPARE or COMMIT signs, written here from the layout documented in
+ * consensus/messages.ts rather than imported, so a signature over anything else fails this
+ * independent check: "TIMECOIN-PBFT-V1" || chainId || u8 type || u64 height || u32 view || blockHash.
  */
-export function commitSignedBytes(chainId: Bytes, height: number, view: number, blockHash: Bytes): Bytes {
+export function voteBytes(chainId: Bytes, type: number, height: number, view: number, blockHash: Bytes): Bytes {
   const b = Buffer.alloc(DOMAIN.length + 32 + 1 + 8 + 4 + 32);
   let o = 0;
   b.set(DOMAIN, o);
   o += DOMAIN.length;
   b.set(chainId, o);
   o += 32;
-  b.writeUInt8(MsgType.Commit, o);
+  b.writeUInt8(type, o);
   o += 1;
   b.writeBigUInt64LE(BigInt(height), o);
   o += 8;
@@ -50,6 +50,16 @@ export function commitSignedBytes(chainId: Bytes, height: number, view: number, 
   o += 4;
   b.set(blockHash, o);
   return b;
+}
+
+export function commitSignedBytes(chainId: Bytes, height: number, view: number, blockHash: Bytes): Bytes {
+  return voteBytes(chainId, MsgType.Commit, height, view, blockHash);
+}
+
+/** True iff a proposal or vote carries a valid signature by its signer (for evidence checks). */
+export function statementCheck(chainId: Bytes, verify: Verify) {
+  return (m: { type: number; height: number; view: number; blockHash: Bytes; signer: Bytes; signature: Bytes }): boolean =>
+    verify(m.signer, voteBytes(chainId, m.type, m.height, m.view, m.blockHash), m.signature);
 }
 
 /**

@@ -1,0 +1,252 @@
+/**
+ * A running node, wired in order — store → chain (mempool, block checks) → consensus driver →
+ * rpc (p2p comes later) — by `Node.create()`, and unwound in reverse by `close()`
+ * (ARCHITECTURE example 10). Each part logs through a child logger `{module}`.
+ *
+ * Only the dev network runs in this build (docs/node.md): its validator set is the genesis
+ * proposer, a single validator that finalizes through the same driver and engine code path as
+ * any n. Other networks need the masternode registry and p2p, which arrive with their issues.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { hashBlockBytes } from '../chain/block.js';
+import { SignatureCache, verifySignature, type Signer } from '../chain/ed25519.js';
+import { toHex } from '../chain/hash.js';
+import { Mempool } from '../chain/mempool.js';
+import { ChainStore } from '../chain/store.js';
+import type { Bytes, EngineConfig } from '../consensus/types.js';
+import { ApiKeyStore } from '../rpc/apikeys.js';
+import type { RpcLimits } from '../rpc/limits.js';
+import { createRpcServer, type RpcServer } from '../rpc/server.js';
+import { BlockChecks } from './block-checks.js';
+import type { Config } from './config.js';
+import { CONSENSUS_STATE_FILE } from './consensus-state.js';
+import { ensureDevChain, type DevChain } from './dev-chain.js';
+import { ConsensusDriver } from './driver.js';
+import { FinalityTracker } from './finality.js';
+import { genesisBlock } from './genesis-file.js';
+import { childLogger, createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { nodeMethods } from './rpc-methods/index.js';
+import { createServices } from './services.js';
+import { VERSION } from './version.js';
+
+export interface NodeOptions {
+  readonly config: Config;
+  /** Root logger (default: JSON on stdout at config.log.level). */
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  /** Overrides config.rpc.port (tests pass 0 for any free port). */
+  readonly rpcPort?: number;
+  /** How often the status line is logged (default 30 s). */
+  readonly statusIntervalMs?: number;
+  /** Wait after the first pending transaction before starting a block (default 25 ms). */
+  readonly txBatchDelayMs?: number;
+  readonly rpcLimits?: Partial<RpcLimits>;
+}
+
+/** How the node ended: null after a clean close, else the error that stopped it. */
+export type NodeExit = { readonly fatal: Error | null };
+
+/** Everything `create` has opened so far, for close() and for unwinding a failed create(). */
+interface Parts {
+  store?: ChainStore;
+  driver?: ConsensusDriver;
+  finality?: FinalityTracker;
+  rpc?: RpcServer;
+  statusTimer?: NodeJS.Timeout;
+}
+
+export class Node {
+  /** The dev chain's wallet, operator and API key (dev network only). */
+  dev: DevChain | null = null;
+  rpcPort = 0;
+  readonly metrics: Metrics;
+  readonly registry = new Registry();
+  /** Resolves once the node has closed (by close(), `stop`, a signal or a fatal error). */
+  readonly exited: Promise<NodeExit>;
+  private resolveExit!: (e: NodeExit) => void;
+  private readonly parts: Parts = {};
+  private closing: Promise<void> | null = null;
+  private fatal: Error | null = null;
+  private readonly log: Logger;
+  private readonly root: Logger;
+  private readonly now: () => number;
+
+  private constructor(private readonly opts: NodeOptions) {
+    this.root = opts.logger ?? createLogger({ level: opts.config.log.level, base: { network: opts.config.network } });
+    this.log = childLogger(this.root, 'node');
+    this.now = opts.now ?? Date.now;
+    this.metrics = createMetrics(this.registry);
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+
+  /** Open and start every part; on failure, whatever was opened is closed again before the throw. */
+  static async create(opts: NodeOptions): Promise<Node> {
+    const node = new Node(opts);
+    try {
+      await node.start();
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    return node;
+  }
+
+  /** The RPC base URL (http or https). */
+  get rpcUrl(): string {
+    const c = this.opts.config.rpc;
+    const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+    return `${c.tls === null ? 'http' : 'https'}://${host}:${this.rpcPort}/`;
+  }
+
+  private async start(): Promise<void> {
+    const c = this.opts.config;
+    if (c.network !== 'dev') {
+      throw new Error(`network ${c.network} cannot run in this build: it needs the masternode validator set and p2p; use --dev`);
+    }
+    await mkdir(c.datadir, { recursive: true, mode: 0o700 });
+    const dev = await ensureDevChain(c.datadir, this.now());
+    this.dev = dev;
+    const genesis = genesisBlock(dev.genesis);
+    const store = (this.parts.store = await ChainStore.open(join(c.datadir, 'chain')));
+    await store.initialize(genesis, c.network); // idempotent; refuses a datadir holding another chain
+    const chainId = store.chainId;
+    const validators: readonly Bytes[] = [genesis.header.proposer];
+    const validatorsAt = (): readonly Bytes[] => validators;
+    this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: dev.created }, 'chain opened');
+
+    const sigCache = new SignatureCache();
+    const mempool = new Mempool({ chainId, sigCache, maxTransactions: c.mempool.maxTransactions, minFeeRate: c.mempool.minFeeRate });
+    const finality = (this.parts.finality = new FinalityTracker(this.metrics, this.now));
+    const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now });
+    const driver = (this.parts.driver = new ConsensusDriver({
+      engine: this.engineConfig(chainId, dev.operator),
+      store,
+      mempool,
+      checks,
+      finality,
+      stateFile: join(c.datadir, CONSENSUS_STATE_FILE),
+      validatorsAt,
+      rewardPublicKey: dev.operator.publicKey,
+      idleBlockIntervalMs: c.consensus.idleBlockIntervalMs,
+      txBatchDelayMs: this.opts.txBatchDelayMs ?? 25,
+      now: this.now,
+      logger: childLogger(this.root, 'consensus'),
+      metrics: this.metrics,
+      transport: null,
+      onFatal: (err) => this.onFatal(err),
+    }));
+    this.updateGauges(store, mempool);
+    await driver.boot();
+
+    const services = createServices({
+      network: c.network, chainId, version: VERSION, store, mempool, sigCache, driver, finality, metrics: this.metrics,
+      operatorKey: dev.operator.publicKey, validatorsAt, requestStop: () => this.requestStop(),
+    });
+    await this.startRpc(nodeMethods(services, this.metrics));
+    this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of this build: running as a standalone dev validator');
+    this.startStatus(store, mempool, driver);
+  }
+
+  private engineConfig(chainId: Uint8Array, signer: Signer): EngineConfig {
+    const t = this.opts.config.consensus;
+    return {
+      chainId,
+      signer,
+      hashBlock: hashBlockBytes,
+      verify: verifySignature,
+      timeouts: { baseMs: t.timeoutBaseMs, factor: t.timeoutFactor, maxMs: t.timeoutMaxMs },
+      maxBufferedMessages: 10_000,
+      keepDecisions: 64,
+    };
+  }
+
+  private async startRpc(methods: ReturnType<typeof nodeMethods>): Promise<void> {
+    const c = this.opts.config;
+    const rpcLog = childLogger(this.root, 'rpc');
+    const apiKeys = new ApiKeyStore(c.datadir, { onReloadError: (err) => rpcLog.error({ err }, 'apikeys.json unreadable: refusing every key until fixed') });
+    const rpc = (this.parts.rpc = createRpcServer({
+      host: c.rpc.host,
+      port: this.opts.rpcPort ?? c.rpc.port,
+      ...(c.rpc.tls === null ? {} : { tls: { certFile: c.rpc.tls.certFile, keyFile: c.rpc.tls.keyFile } }),
+      methods,
+      apiKeys,
+      metricsHandler: async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }),
+      metricsAuth: c.rpc.metricsAuth,
+      health: () => this.closing === null && this.parts.driver?.healthy === true,
+      limits: { maxBodyBytes: c.rpc.maxBodyBytes, maxBatch: c.rpc.maxBatch, defaultRatePerSecond: c.rpc.defaultRatePerSecond, ...this.opts.rpcLimits },
+      logger: rpcLog,
+      metrics: { rateLimited: (scope) => this.metrics.rateLimited.inc({ scope }) },
+      now: this.now,
+    }));
+    this.rpcPort = await rpc.listen();
+  }
+
+  private updateGauges(store: ChainStore, mempool: Mempool): void {
+    this.metrics.chainHeight.set(store.tip().height);
+    this.metrics.finalizedHeight.set(store.finalized().height);
+    this.metrics.utxoSetSize.set(store.utxoStats().count);
+    this.metrics.mempoolTransactions.set(mempool.size);
+    this.metrics.activePeers.set(0);
+    this.metrics.peerSyncLag.set(0);
+  }
+
+  /** The periodic status line (height, finalized, peers, mempool), which also refreshes gauges. */
+  private startStatus(store: ChainStore, mempool: Mempool, driver: ConsensusDriver): void {
+    const statusLog = childLogger(this.root, 'status');
+    const tick = async (): Promise<void> => {
+      if (this.closing !== null) return;
+      this.updateGauges(store, mempool);
+      const c = driver.info();
+      statusLog.info(
+        { height: store.tip().height, finalized: store.finalized().height, peers: 0, mempool: mempool.size, view: c.view, phase: c.phase },
+        'status',
+      );
+      try {
+        this.metrics.databaseSize.set(await store.databaseSizeBytes());
+      } catch {
+        // The store closed under us (shutdown): the next node start measures again.
+      }
+    };
+    this.parts.statusTimer = setInterval(() => void tick(), this.opts.statusIntervalMs ?? 30_000);
+    void tick();
+  }
+
+  private onFatal(err: Error): void {
+    this.fatal ??= err;
+    void this.close();
+  }
+
+  /** `stop` RPC: close once the answer has gone out. */
+  private requestStop(): void {
+    this.log.info('stop requested over RPC');
+    setTimeout(() => void this.close(), 20);
+  }
+
+  private async quietly(part: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.fatal ??= err as Error;
+      this.log.error({ err, part }, 'close failed');
+    }
+  }
+
+  /** Close in reverse order of creation: status, rpc, consensus driver (its running step completes), store. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const p = this.parts;
+      if (p.statusTimer !== undefined) clearInterval(p.statusTimer);
+      // Each part is closed even if an earlier one failed to: the store must always be released.
+      await this.quietly('rpc', async () => p.rpc?.close());
+      await this.quietly('consensus', async () => p.driver?.close());
+      p.finality?.closeAll();
+      await this.quietly('store', async () => p.store?.close());
+      this.log.info({ fatal: this.fatal?.message ?? null }, 'node closed');
+      this.resolveExit({ fatal: this.fatal });
+    })();
+    return this.closing;
+  }
+}
