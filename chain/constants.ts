@@ -20,11 +20,13 @@ export const BLOCK_REWARD = 1n * UNITS_PER_TIME;
 export const TX_VERSION = 1;
 export const BLOCK_VERSION = 1;
 
-/** Transaction kinds of SPEC §3; 3 (evidence) is this project's reserved kind, docs/chain.md. */
+/** Transaction kinds of SPEC §3; 3 (evidence) is this project's use of a reserved kind, docs/masternodes.md. */
 export const TxKind = {
   Transfer: 0,
   Coinbase: 1,
   MasternodeRegistration: 2,
+  /** Evidence of masternode misbehaviour (docs/masternodes.md): no inputs, no outputs, no fee. */
+  Evidence: 3,
 } as const;
 export type TxKind = (typeof TxKind)[keyof typeof TxKind];
 
@@ -39,3 +41,7 @@ export type NetworkName = keyof typeof NETWORKS;
 /** Domain separators of the signed messages (SPEC §3). */
 export const TX_SIGN_DOMAIN = new TextEncoder().encode('TIMECOIN-TX-V1');
 export const MN_SIGN_DOMAIN = new TextEncoder().encode('TIMECOIN-MN-V1');
+
+/** Domain separators of heartbeats and attestations (docs/masternodes.md). */
+export const HB_SIGN_DOMAIN = new TextEncoder().encode('TIMECOIN-HB-V1');
+export const ATT_SIGN_DOMAIN = new TextEncoder().encode('TIMECOIN-ATT-V1');

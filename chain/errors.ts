@@ -52,6 +52,22 @@ export const RuleCode = {
   InsufficientFunds: 'insufficient-funds',
   BadCollateral: 'bad-collateral',
   BadRegistration: 'bad-registration',
+  /** The collateral outpoint is already claimed by a registration (current or past). */
+  CollateralClaimed: 'collateral-claimed',
+  /** The operator key is already registered (operator keys are never reused). */
+  DuplicateOperator: 'duplicate-operator',
+  /** The owner signature does not verify under the collateral output's key. */
+  BadOwnerSignature: 'bad-owner-signature',
+  /** The registration address is not a multiaddr of an accepted form. */
+  BadAddr: 'bad-addr',
+  /** An evidence transaction does not prove what it claims (or names an unknown offender). */
+  BadEvidence: 'bad-evidence',
+  /** The same offence was already recorded in the chain (or earlier in the block). */
+  DuplicateEvidence: 'duplicate-evidence',
+  /** The offence is older than the evidence window (or in the future). */
+  EvidenceTooOld: 'evidence-too-old',
+  /** The coinbase does not pay the proposer's registered reward key. */
+  BadRewardKey: 'bad-reward-key',
   // policy (mempool)
   InsufficientFee: 'insufficient-fee',
   MempoolFull: 'mempool-full',

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerApikeyCommand } from './commands/apikey.js';
 import { registerStartCommand } from './commands/start.js';
-import { registerClientCommands } from './commands/index.js'; // TEMP-CLIENT-CLI
+import { registerClientCommands } from './commands/index.js';
 
 const program = new Command()
   .name('timecoin')
@@ -15,7 +15,7 @@ const program = new Command()
   .exitOverride();
 
 registerApikeyCommand(program);
-registerClientCommands(program); // TEMP-CLIENT-CLI
+registerClientCommands(program);
 
 registerStartCommand(program);
 

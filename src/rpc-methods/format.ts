@@ -15,6 +15,7 @@ const KIND_NAMES: Record<number, string> = {
   [TxKind.Transfer]: 'transfer',
   [TxKind.Coinbase]: 'coinbase',
   [TxKind.MasternodeRegistration]: 'masternode-registration',
+  [TxKind.Evidence]: 'evidence',
 };
 
 /** Where a confirmed transaction is. */
