@@ -30,6 +30,8 @@ export interface AssembleParams {
   readonly reward: bigint;
   /** Size cap, MAX_BLOCK_SIZE unless a test needs a smaller one. */
   readonly maxBlockSize?: number;
+  /** Evidence transactions to include first (chain/evidence-pool.ts select); they pay no fee. */
+  readonly evidence?: readonly Transaction[];
 }
 
 interface Candidate extends HeapSlot {
@@ -51,7 +53,14 @@ const MIN_TRANSFER_SIZE = encodedTxSize(1, 1, 0);
 /** Build a block proposal from the pool (see the file comment for the selection rule). */
 export function assembleBlock(p: AssembleParams): Block {
   const maxSize = p.maxBlockSize ?? MAX_BLOCK_SIZE;
-  const { txs, fees } = selectTransactions(p.mempool, maxSize - (HEADER_SIZE + 4 + 4 + COINBASE_SIZE));
+  const evidence: Transaction[] = [];
+  let budget = maxSize - (HEADER_SIZE + 4 + 4 + COINBASE_SIZE);
+  for (const e of p.evidence ?? []) {
+    if (4 + e.bytes.length > budget) break;
+    budget -= 4 + e.bytes.length;
+    evidence.push(e);
+  }
+  const { txs, fees } = selectTransactions(p.mempool, budget);
   const payload = Buffer.alloc(8);
   payload.writeBigUInt64LE(BigInt(p.height));
   const amount = p.reward + fees;
@@ -64,7 +73,7 @@ export function assembleBlock(p: AssembleParams): Block {
     timestampMs: p.timestampMs,
     proposer: p.proposer,
     view: p.view,
-    txs: [coinbase, ...txs],
+    txs: [coinbase, ...evidence, ...txs],
   });
 }
 

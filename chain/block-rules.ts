@@ -11,6 +11,7 @@ import { checkTxInputs, type TxInputsContext } from './tx-inputs.js';
 import { checkTxSanity } from './tx-rules.js';
 import { outpointKey } from './transaction.js';
 import { OverlayView, type UtxoView } from './utxo.js';
+import { BlockMasternodeChecks, type MasternodeContext } from './masternode-rules.js';
 
 /** A block may be stamped at most this far ahead of the validating node's clock (Bitcoin's 2 h). */
 export const MAX_FUTURE_BLOCK_TIME_MS = 2 * 60 * 60 * 1000;
@@ -26,6 +27,11 @@ export interface BlockContext extends TxInputsContext {
   readonly nowMs: number;
   /** Block reward at this height (the coinbase may claim at most reward + fees). */
   readonly reward: bigint;
+  /**
+   * The masternode registry at the parent and the evidence verifier. Without it, a block holding
+   * a registration or evidence is refused (fail closed); the node always passes it.
+   */
+  readonly masternodes?: MasternodeContext;
 }
 
 function reject(code: RuleCode, message: string, meta?: Record<string, unknown>): never {
@@ -100,10 +106,13 @@ export function checkBlockContext(block: Block, view: UtxoView, ctx: BlockContex
   // The coinbase is not applied to the overlay: its outputs become spendable from the next
   // block on, so no transaction's validity depends on the coinbase it is paying fees to.
   const overlay = new OverlayView(view);
+  const mn = new BlockMasternodeChecks(ctx.masternodes, ctx.chainId, block.header.height);
   let fees = 0n;
   rest.forEach((tx, n) => {
     try {
-      fees += checkTxInputs(tx, overlay, ctx);
+      mn.tx(tx, overlay);
+      // Evidence spends nothing and pays no fee.
+      if (tx.kind !== TxKind.Evidence) fees += checkTxInputs(tx, overlay, ctx);
     } catch (e) {
       if (e instanceof RuleError) throw new RuleError(e.code, `transaction ${n + 1}: ${e.message}`, { ...e.meta, tx: n + 1 });
       throw e;
@@ -111,6 +120,7 @@ export function checkBlockContext(block: Block, view: UtxoView, ctx: BlockContex
     if (fees > MAX_MONEY) reject(RuleCode.ValueOutOfRange, 'sum of fees exceeds MAX_MONEY');
     overlay.apply(tx, block.header.height);
   });
+  mn.finish(block);
   let claimed = 0n;
   for (const o of coinbase.outputs) claimed += o.amount;
   if (claimed > ctx.reward + fees) reject(RuleCode.BadCoinbaseValue, `coinbase claims ${claimed}, allowed ${ctx.reward + fees}`);

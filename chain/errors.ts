@@ -120,6 +120,8 @@ export const StoreCode = {
   Locked: 'store-locked',
   /** connectBlock: an amount or the UTXO total would leave the u64 range. */
   ValueOutOfRange: 'store-value-out-of-range',
+  /** connectBlock: a registration or evidence the registry cannot apply (reused key or collateral, repeated offence). */
+  BadRegistry: 'store-bad-registry',
 } as const;
 export type StoreCode = (typeof StoreCode)[keyof typeof StoreCode];
 

@@ -18,6 +18,10 @@
  * | `F`                                   | finalized: blockHash 32 · height u64                       |
  * | `M`                                   | chain meta: schema u8 · chainId 32 · u8 len · network (ASCII) |
  * | `S`                                   | UTXO stats: count u64 · totalAmount u64                   |
+ * | `n` operator(32)                      | masternode record (encodeMasternode)                       |
+ * | `k` collateralTxid(32) index(u32BE)   | operator 32 (collateral → registration index)              |
+ * | `e` evidenceKey(65)                   | height u64 of the block that recorded the offence          |
+ * | `R` blockHash(32)                     | registry undo: before-images of touched records, added evidence keys |
  *
  * Every decoder checks the exact length and throws StoreError(Corrupt) on anything else: a
  * value that does not decode means the database is damaged, never that a peer sent bad data.
@@ -26,6 +30,7 @@ import { ByteReader, ByteWriter } from './bytes.js';
 import { MAX_U64 } from './constants.js';
 import { DecodeError, StoreCode, StoreError } from './errors.js';
 import type { UtxoEntry } from './utxo.js';
+import type { MasternodeRecord } from './masternode.js';
 
 /** Version of this layout, stored under `M`; a database with another version is refused. */
 export const SCHEMA_VERSION = 1;
@@ -43,6 +48,10 @@ export const Prefix = {
   Finalized: 0x46, // 'F'
   ChainMeta: 0x4d, // 'M'
   Stats: 0x53, // 'S'
+  Masternode: 0x6e, // 'n'
+  Collateral: 0x6b, // 'k'
+  Evidence: 0x65, // 'e'
+  RegistryUndo: 0x52, // 'R'
 } as const;
 
 // ---------------------------------------------------------------- keys
@@ -322,4 +331,114 @@ export function encodeStats(s: UtxoStats): Buffer {
 /** Decode UTXO stats. */
 export function decodeStats(bytes: Uint8Array): UtxoStats {
   return decodeWith(bytes, 'utxo stats', (r) => ({ count: r.u64Number('utxo count'), totalAmount: r.u64() }));
+}
+
+// ---------------------------------------------------------------- masternode registry
+
+export const masternodeKey = (operator: Uint8Array): Buffer => hashKey(Prefix.Masternode, operator);
+export const registryUndoKey = (hash: Uint8Array): Buffer => hashKey(Prefix.RegistryUndo, hash);
+
+/** `k` collateral outpoint → operator. */
+export function collateralKey(txid: Uint8Array, index: number): Buffer {
+  const k = utxoKey(txid, index);
+  k[0] = Prefix.Collateral;
+  return k;
+}
+
+/** `e` evidence dedup key (chain/evidence.ts evidenceKey, 65 bytes) → recording height. */
+export function evidenceIndexKey(key: Uint8Array): Buffer {
+  if (key.length !== 65) throw new TypeError('evidence key must be 65 bytes');
+  const k = Buffer.allocUnsafe(66);
+  k[0] = Prefix.Evidence;
+  k.set(key, 1);
+  return k;
+}
+
+const NO_HEIGHT = (1n << 64n) - 1n;
+
+function writeMasternode(w: ByteWriter, m: MasternodeRecord): void {
+  const addr = Buffer.from(m.addr, 'utf8');
+  w.bytes(m.operator).bytes(m.owner).bytes(m.collateralTxid).u32(m.collateralIndex).u64(checkU64(m.collateralAmount, 'collateral'))
+    .u64(BigInt(m.registeredHeight))
+    .u64(m.spentHeight === null ? NO_HEIGHT : BigInt(m.spentHeight))
+    .u64(m.bannedHeight === null ? NO_HEIGHT : BigInt(m.bannedHeight))
+    .u64(checkU64(m.penalty, 'penalty')).u32(m.offences).u16(addr.length).bytes(addr);
+}
+
+function readOptHeight(r: ByteReader, what: string): number | null {
+  const v = r.u64(what);
+  if (v === NO_HEIGHT) return null;
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(what);
+  return Number(v);
+}
+
+function readMasternode(r: ByteReader): MasternodeRecord {
+  const operator = r.bytes(32);
+  const owner = r.bytes(32);
+  const collateralTxid = r.bytes(32);
+  const collateralIndex = r.u32();
+  const collateralAmount = r.u64();
+  const registeredHeight = r.u64Number('registered height');
+  const spentHeight = readOptHeight(r, 'spent height');
+  const bannedHeight = readOptHeight(r, 'banned height');
+  const penalty = r.u64();
+  const offences = r.u32();
+  const addr = r.bytes(r.u16()).toString('utf8');
+  return { operator, owner, collateralTxid, collateralIndex, collateralAmount, addr, registeredHeight, spentHeight, bannedHeight, penalty, offences };
+}
+
+const MN_FIXED = 32 + 32 + 32 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 2;
+
+/** Encode a masternode record. */
+export function encodeMasternode(m: MasternodeRecord): Buffer {
+  const w = new ByteWriter(MN_FIXED + Buffer.byteLength(m.addr, 'utf8'));
+  writeMasternode(w, m);
+  return w.finish();
+}
+
+/** Decode a masternode record. */
+export function decodeMasternode(bytes: Uint8Array): MasternodeRecord {
+  return decodeWith(bytes, 'masternode record', readMasternode);
+}
+
+/** What connecting a block did to the registry, so disconnecting it can undo exactly that. */
+export interface RegistryUndo {
+  /** Each touched operator with its record before the block (null: the block registered it). */
+  readonly before: readonly { readonly operator: Uint8Array; readonly record: MasternodeRecord | null }[];
+  /** Evidence dedup keys the block recorded. */
+  readonly evidence: readonly Uint8Array[];
+}
+
+/** Encode registry undo: u32 n · n × (operator 32 · u8 present · [u32 len · record]) · u32 m · m × key 65. */
+export function encodeRegistryUndo(u: RegistryUndo): Buffer {
+  const recs = u.before.map((b) => (b.record === null ? null : encodeMasternode(b.record)));
+  let size = 8 + u.evidence.length * 65;
+  for (const r of recs) size += 33 + (r === null ? 0 : 4 + r.length);
+  const w = new ByteWriter(size).u32(u.before.length);
+  u.before.forEach((b, i) => {
+    const r = recs[i];
+    w.bytes(b.operator).u8(r === null || r === undefined ? 0 : 1);
+    if (r != null) w.u32(r.length).bytes(r);
+  });
+  w.u32(u.evidence.length);
+  for (const k of u.evidence) w.bytes(k);
+  return w.finish();
+}
+
+/** Decode registry undo. */
+export function decodeRegistryUndo(bytes: Uint8Array): RegistryUndo {
+  return decodeWith(bytes, 'registry undo', (r) => {
+    const n = r.count(33, Number.MAX_SAFE_INTEGER, 'registry undo count');
+    const before: { operator: Uint8Array; record: MasternodeRecord | null }[] = [];
+    for (let i = 0; i < n; i++) {
+      const operator = r.bytes(32);
+      const present = r.u8();
+      if (present > 1) throw corrupt('registry undo flag');
+      before.push({ operator, record: present === 1 ? decodeMasternode(r.bytes(r.u32())) : null });
+    }
+    const m = r.count(65, Number.MAX_SAFE_INTEGER, 'registry undo evidence count');
+    const evidence: Uint8Array[] = [];
+    for (let i = 0; i < m; i++) evidence.push(r.bytes(65));
+    return { before, evidence };
+  });
 }

@@ -2,6 +2,7 @@
  * The mempool's public types: configuration, operation results, and the slice of ChainStore
  * that the store-backed helpers need. Implementation in chain/mempool.ts.
  */
+import type { RegistryView } from './masternode.js';
 import type { SignatureCache } from './ed25519.js';
 import type { Transaction } from './transaction.js';
 import type { UtxoView } from './utxo.js';
@@ -9,6 +10,12 @@ import type { UtxoView } from './utxo.js';
 export interface MempoolConfig {
   /** Genesis hash: input signatures are valid for this chain only. */
   readonly chainId: Uint8Array;
+  /**
+   * The masternode registry at the tip (the node passes the store's). With it, registrations are
+   * checked against the registry on entry (chain/masternode-rules.ts), so one bad registration
+   * cannot make every proposal invalid; without it only the context-free rules apply.
+   */
+  readonly registry?: () => RegistryView;
   /** The node's shared cache (also used by block connect); null disables caching. */
   readonly sigCache: SignatureCache | null;
   /** Capacity in transactions (SPEC §1 MAX_MEMPOOL_TRANSACTIONS). */

@@ -11,12 +11,15 @@ import type { SignatureCache } from './ed25519.js';
 import { DEFAULT_MAX_MEMPOOL_BYTES, type AcceptResult, type MempoolConfig, type MempoolOutput, type MempoolStore, type ReadmitResult, type RemoveResult } from './mempool-types.js';
 import { RuleCode, RuleError } from './errors.js';
 import { compareFeeRate, meetsFeeRate } from './fee-rate.js';
-import { toHex } from './hash.js';
+import { bytesEqual, toHex } from './hash.js';
 import { IndexedHeap } from './heap.js';
 import { PoolIndex, type MempoolEntry, type PoolEntry } from './mempool-index.js';
 import { outpointKey, type Transaction, type TxOutput } from './transaction.js';
 import { checkTxInputs } from './tx-inputs.js';
-import { checkTxSanity } from './tx-rules.js';
+import { checkRegistrationPayload, checkTxSanity } from './tx-rules.js';
+import { checkRegistrationContext, newClaims } from './masternode-rules.js';
+import type { RegistryView } from './masternode.js';
+import { decodeRegistrationPayload } from './registration.js';
 import type { UtxoEntry, UtxoView } from './utxo.js';
 import type { Block } from './block.js';
 
@@ -34,6 +37,8 @@ interface ResolvedInputs {
   readonly spends: string[];
   readonly parents: Set<string>;
   readonly sumIn: bigint;
+  /** Masternode penalties burned by spending penalized collateral (checkTxInputs applies the rule). */
+  readonly burned: bigint;
   readonly missing: boolean;
   readonly collateral: string | undefined;
 }
@@ -54,6 +59,7 @@ export class Mempool {
   readonly minFeeRate: bigint;
   private readonly chainId: Uint8Array;
   private readonly sigCache: SignatureCache | null;
+  private readonly registry: (() => RegistryView) | undefined;
   private readonly pool = new PoolIndex();
   private readonly byFeeRate = new IndexedHeap<PoolEntry>(cheaperFirst);
   private seq = 0;
@@ -61,6 +67,7 @@ export class Mempool {
   constructor(config: MempoolConfig) {
     this.chainId = config.chainId;
     this.sigCache = config.sigCache;
+    this.registry = config.registry;
     this.maxTransactions = config.maxTransactions ?? DEFAULT_MAX_MEMPOOL_TRANSACTIONS;
     this.minFeeRate = config.minFeeRate ?? DEFAULT_MIN_FEE_RATE;
     this.maxBytes = config.maxBytes ?? DEFAULT_MAX_MEMPOOL_BYTES;
@@ -76,6 +83,8 @@ export class Mempool {
    */
   accept(tx: Transaction, chainView: UtxoView, height: number): AcceptResult {
     if (tx.kind === TxKind.Coinbase) reject(RuleCode.UnexpectedCoinbase, 'a coinbase is valid only in a block');
+    // Evidence pays no fee and is checked against the registry: it travels in the evidence pool.
+    if (tx.kind === TxKind.Evidence) reject(RuleCode.BadEvidence, 'evidence is not accepted into the mempool');
     checkTxSanity(tx);
     const key = toHex(tx.txid);
     if (this.pool.get(key) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
@@ -84,7 +93,9 @@ export class Mempool {
     }
 
     // Cheap checks (conflicts, missing inputs, fee, capacity) come before any signature work.
-    const { spends, parents, sumIn, missing, collateral } = this.resolveInputs(tx, chainView);
+    const { spends, parents, sumIn: grossIn, burned, missing, collateral } = this.resolveInputs(tx, chainView);
+    // What the inputs can pay: a penalized collateral's penalty is burned (docs/masternodes.md).
+    const sumIn = grossIn - burned;
     if (missing) reject(RuleCode.MissingInputs, 'an input is missing or spent');
 
     const size = tx.bytes.length;
@@ -94,7 +105,7 @@ export class Mempool {
     // Policy before signatures, but only when the amounts are in range: otherwise
     // checkTxInputs below names the real fault (insufficient-funds, value-out-of-range).
     let evict: ReadonlySet<PoolEntry> | undefined;
-    if (sumIn <= MAX_MONEY && sumOut <= sumIn) {
+    if (grossIn <= MAX_MONEY && sumIn >= 0n && sumOut <= sumIn) {
       const fee = sumIn - sumOut;
       if (!meetsFeeRate(fee, size, this.minFeeRate)) {
         reject(RuleCode.InsufficientFee, `fee ${fee} for ${size} bytes is below ${this.minFeeRate} units/byte`, { fee: fee.toString(), size });
@@ -102,7 +113,9 @@ export class Mempool {
       evict = this.planEviction(fee, size, sizeBig, parents);
     }
 
-    const fee = checkTxInputs(tx, this.poolView(chainView, height), { chainId: this.chainId, sigCache: this.sigCache });
+    const poolView = this.poolView(chainView, height);
+    if (tx.kind === TxKind.MasternodeRegistration && this.registry !== undefined) this.checkRegistration(tx, poolView, this.registry());
+    const fee = checkTxInputs(tx, poolView, { chainId: this.chainId, sigCache: this.sigCache });
     if (evict === undefined || fee !== sumIn - sumOut) {
       throw new Error('mempool: checkTxInputs accepted amounts that disagree with the resolved inputs');
     }
@@ -119,6 +132,18 @@ export class Mempool {
     return { txid: tx.txid, fee, size, evicted };
   }
 
+  /** Registry rules for a registration, and no other pool registration for the same operator. */
+  private checkRegistration(tx: Transaction, view: UtxoView, registry: RegistryView): void {
+    const reg = checkRegistrationPayload(tx);
+    for (const e of this.pool.values()) {
+      if (e.tx.kind !== TxKind.MasternodeRegistration) continue;
+      if (bytesEqual(decodeRegistrationPayload(e.tx.payload).operatorPublicKey, reg.operatorPublicKey)) {
+        reject(RuleCode.MempoolConflict, 'a mempool registration already names this operator key', { conflictsWith: e.key });
+      }
+    }
+    checkRegistrationContext(reg, view, registry, this.chainId, newClaims());
+  }
+
   /**
    * Each input's outpoint and amount, from a pool parent or the chain view; throws
    * mempool-conflict when a pool transaction already spends or claims an input or the
@@ -128,6 +153,7 @@ export class Mempool {
     const spends: string[] = new Array(tx.inputs.length);
     const parents = new Set<string>();
     let sumIn = 0n;
+    let burned = 0n;
     let missing = false;
     tx.inputs.forEach((input, i) => {
       const op = outpointKey(input.prevTxid, input.prevIndex);
@@ -144,7 +170,10 @@ export class Mempool {
       const out = parent !== undefined ? parent.tx.outputs[input.prevIndex] : chainView.getUtxo(input.prevTxid, input.prevIndex);
       if (parent !== undefined) parents.add(parentKey);
       if (out === undefined) missing = true;
-      else sumIn += out.amount;
+      else {
+        sumIn += out.amount;
+        if (parent === undefined) burned += chainView.penaltyOf(input.prevTxid, input.prevIndex);
+      }
     });
     const collateral = this.pool.collateralOf(tx);
     if (collateral !== undefined) {
@@ -155,7 +184,7 @@ export class Mempool {
       // A collateral created by a pool transaction makes that transaction a parent.
       if (this.pool.get(collateral.slice(0, 64)) !== undefined) parents.add(collateral.slice(0, 64));
     }
-    return { spends, parents, sumIn, missing, collateral };
+    return { spends, parents, sumIn, burned, missing, collateral };
   }
 
   /**
@@ -350,6 +379,9 @@ export class Mempool {
         const o = parent.tx.outputs[index];
         // An unconfirmed output would confirm in the next block at the earliest.
         return o === undefined ? undefined : { amount: o.amount, publicKey: o.publicKey, height: height + 1, coinbase: false };
+      },
+      penaltyOf(txid: Uint8Array, index: number): bigint {
+        return pool.get(toHex(txid)) === undefined ? chainView.penaltyOf(txid, index) : 0n;
       },
     };
   }

@@ -16,6 +16,7 @@ import {
   decodeAddressEntry,
   decodePointer,
   decodeTxLocation,
+  decodeMasternode,
   decodeUtxo,
   heightKey,
   parseAddressKey,
@@ -26,6 +27,7 @@ import {
 import { createHash } from 'node:crypto';
 import { decodeTransaction, outpointKey, type Transaction } from './transaction.js';
 import type { UtxoEntry, UtxoView } from './utxo.js';
+import { MasternodeRegistry } from './masternode.js';
 
 export type ChainDb = Level<Buffer, Buffer>;
 
@@ -67,7 +69,11 @@ export class PrefetchedView implements UtxoView {
   constructor(
     private readonly entries: Map<string, UtxoEntry | undefined>,
     private readonly fallback: (txid: Uint8Array, index: number) => UtxoEntry | undefined,
+    private readonly penalties: (txid: Uint8Array, index: number) => bigint,
   ) {}
+  penaltyOf(txid: Uint8Array, index: number): bigint {
+    return this.penalties(txid, index);
+  }
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
     const key = outpointKey(txid, index);
     if (this.entries.has(key)) return this.entries.get(key);
@@ -189,4 +195,19 @@ export async function directorySizeBytes(dir: string): Promise<number> {
     }
   }
   return total;
+}
+
+/** Load the whole masternode registry (`n` records and `e` evidence keys) into memory. */
+export async function loadRegistry(db: ChainDb): Promise<MasternodeRegistry> {
+  const reg = new MasternodeRegistry();
+  for await (const [k, v] of db.iterator(prefixRange(Prefix.Masternode))) {
+    const r = decodeMasternode(v);
+    if (k.length !== 33 || !bytesEqual(k.subarray(1), r.operator)) throw new StoreError(StoreCode.Corrupt, 'masternode record under the wrong key');
+    reg.put(r);
+  }
+  for await (const [k] of db.iterator(prefixRange(Prefix.Evidence))) {
+    if (k.length !== 66) throw new StoreError(StoreCode.Corrupt, 'evidence index key of the wrong length');
+    reg.addEvidence(k.subarray(1));
+  }
+  return reg;
 }

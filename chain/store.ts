@@ -27,7 +27,9 @@ import {
   decodeUtxo,
   encodeChainMeta,
   encodePointer,
+  decodeRegistryUndo,
   heightKey,
+  registryUndoKey,
   undoKey,
   utxoKey,
   type BlockMeta,
@@ -36,7 +38,10 @@ import {
   type UtxoStats,
 } from './layout.js';
 import { blockDelta, connectReadKeys, createdKeys, planConnect, planDisconnect, storedBlockDelta, type BatchOp, type Outpoint } from './store-batch.js';
+import { MasternodeRegistry, type MasternodeRecord, type RegistryView } from './masternode.js';
+import { planRegistryConnect, planRegistryDisconnect, registrationCollaterals, type RegistryPlan } from './store-registry.js';
 import {
+  loadRegistry,
   decodeStoredBlock,
   directorySizeBytes,
   getAddressUtxos,
@@ -84,6 +89,7 @@ export class ChainStore {
   private tipPtr: ChainPointer | undefined;
   private finalPtr: ChainPointer | undefined;
   private stats: UtxoStats = { count: 0, totalAmount: 0n };
+  private reg = new MasternodeRegistry();
 
   private constructor(
     private readonly db: ChainDb,
@@ -143,10 +149,31 @@ export class ChainStore {
     if (fin.height > tip.height || finHashAtHeight === undefined || !bytesEqual(finHashAtHeight, fin.hash)) {
       throw new StoreError(StoreCode.Corrupt, 'finalized block is not on the stored best chain');
     }
+    this.reg = await loadRegistry(this.db);
     this.meta = meta;
     this.tipPtr = tip;
     this.finalPtr = fin;
     this.stats = stats;
+  }
+
+  /**
+   * Plan the registry ops of connecting `block`: registration collaterals resolve from the block's
+   * own earlier outputs or, with one getMany, from the UTXO set before the block.
+   */
+  private async planRegistry(block: Block): Promise<RegistryPlan> {
+    const wanted = registrationCollaterals(block);
+    const inBlock = new Map<string, UtxoEntry>();
+    for (const tx of block.txs) {
+      tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
+    }
+    const outside = wanted.filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
+    const raws = outside.length === 0 ? [] : await this.db.getMany(outside.map((o) => utxoKey(o.txid, o.index)));
+    const read = new Map<string, UtxoEntry>();
+    outside.forEach((o, i) => {
+      const raw = raws[i];
+      if (raw !== undefined) read.set(outpointKey(o.txid, o.index), decodeUtxo(raw));
+    });
+    return planRegistryConnect(block, this.reg, (txid, index) => inBlock.get(outpointKey(txid, index)) ?? read.get(outpointKey(txid, index)));
   }
 
   /** Wait for queued writes, then close the database; later calls fail with NotOpen. */
@@ -240,9 +267,12 @@ export class ChainStore {
       const delta = blockDelta(genesis);
       const keys = connectReadKeys(genesis, delta);
       const plan = planConnect(genesis, delta, await this.db.getMany(keys), { count: 0, totalAmount: 0n }, undefined);
+      const registry = await this.planRegistry(genesis);
+      plan.ops.push(...registry.ops);
       const meta: ChainMeta = { schemaVersion: SCHEMA_VERSION, chainId: genesis.hash, network };
       plan.ops.push({ type: 'put', key: CHAIN_META_KEY, value: encodeChainMeta(meta) }, { type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
       await this.write(plan.ops);
+      registry.apply(this.reg);
       this.meta = meta;
       this.tipPtr = plan.tip;
       this.finalPtr = plan.tip;
@@ -263,8 +293,11 @@ export class ChainStore {
       }
       const delta = blockDelta(block);
       const plan = planConnect(block, delta, await this.db.getMany(connectReadKeys(block, delta)), this.stats, certificate);
+      const registry = await this.planRegistry(block);
+      plan.ops.push(...registry.ops);
       if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
       await this.write(plan.ops);
+      registry.apply(this.reg);
       this.tipPtr = plan.tip;
       this.stats = plan.stats;
       if (options.final === true) this.finalPtr = plan.tip;
@@ -283,8 +316,10 @@ export class ChainStore {
       if (tip.height <= this.finalPtr!.height) {
         throw new StoreError(StoreCode.FinalizedBlock, `block ${tip.height} is finalized (finalized height ${this.finalPtr!.height})`);
       }
-      const [blockRaw, undoRaw] = await this.db.getMany([blockKey(tip.hash), undoKey(tip.hash)]);
-      if (blockRaw === undefined || undoRaw === undefined) throw new StoreError(StoreCode.Corrupt, `tip block ${tip.height} or its undo record is missing`);
+      const [blockRaw, undoRaw, regUndoRaw] = await this.db.getMany([blockKey(tip.hash), undoKey(tip.hash), registryUndoKey(tip.hash)]);
+      if (blockRaw === undefined || undoRaw === undefined || regUndoRaw === undefined) {
+        throw new StoreError(StoreCode.Corrupt, `tip block ${tip.height} or its undo records are missing`);
+      }
       const block = decodeStoredBlock(blockRaw, tip.hash);
       const [parentMetaRaw, parentHash] = await this.db.getMany([blockMetaKey(block.header.prevHash), heightKey(tip.height - 1)]);
       if (parentMetaRaw === undefined || parentHash === undefined || !bytesEqual(parentHash, block.header.prevHash)) {
@@ -295,7 +330,10 @@ export class ChainStore {
       const delta = storedBlockDelta(block);
       const created = await this.db.getMany(createdKeys(delta));
       const plan = planDisconnect(block, delta, created, decodeUndo(undoRaw), this.stats, parentMeta);
+      const registry = planRegistryDisconnect(block, decodeRegistryUndo(regUndoRaw), this.reg);
+      plan.ops.push(...registry.ops);
       await this.write(plan.ops);
+      registry.apply(this.reg);
       this.tipPtr = plan.tip;
       this.stats = plan.stats;
       return block;
@@ -352,7 +390,33 @@ export class ChainStore {
       const raw = values[i];
       entries.set(n, raw === undefined ? undefined : decodeUtxo(raw));
     });
-    return new PrefetchedView(entries, (txid, index) => this.getUtxoSync(txid, index));
+    return new PrefetchedView(
+      entries,
+      (txid, index) => this.getUtxoSync(txid, index),
+      (txid, index) => this.reg.byCollateral(txid, index)?.penalty ?? 0n,
+    );
+  }
+
+  /** The masternode registry at the tip (records change only after a block batch is on disk). */
+  get registry(): RegistryView {
+    this.requireTip();
+    return this.reg;
+  }
+
+  /** Every masternode record ever registered on the best chain, by operator key. */
+  masternodes(): MasternodeRecord[] {
+    this.requireTip();
+    return this.reg.records();
+  }
+
+  /**
+   * The ordered validator set of `height` (docs/masternodes.md): registered below it, collateral
+   * unspent and not banned as of height − 1. Defined for heights up to tip + 1.
+   */
+  validatorSetAt(height: number): Uint8Array[] {
+    const tip = this.requireTip();
+    if (!Number.isSafeInteger(height) || height < 0 || height > tip.height + 1) throw new RangeError(`validator set of height ${height} is not known (tip ${tip.height})`);
+    return this.reg.validatorSetAt(height);
   }
 
   /** One unspent output, read asynchronously. */

@@ -68,7 +68,7 @@ function loadSpent(tx: Transaction, view: UtxoView): UtxoEntry[] {
 
 /**
  * SPEC §3 contextual rules for a transfer or registration that passed checkTxSanity; returns
- * the fee. A coinbase has no inputs to check and is refused (unexpected-coinbase).
+ * the fee = inputs − burned penalties − outputs (the one place the penalty rule lives). A coinbase has no inputs to check and is refused (unexpected-coinbase).
  */
 export function checkTxInputs(tx: Transaction, view: UtxoView, ctx: TxInputsContext): bigint {
   if (tx.kind === TxKind.Coinbase) throw new RuleError(RuleCode.UnexpectedCoinbase, 'a coinbase spends no inputs');
@@ -80,15 +80,20 @@ export function checkTxInputs(tx: Transaction, view: UtxoView, ctx: TxInputsCont
       throw new RuleError(RuleCode.ValueOutOfRange, 'sum of inputs exceeds MAX_MONEY');
     }
   }
+  // Masternode penalties recorded against a spent collateral are burned: they are neither
+  // spendable nor fee (a proposer must not profit from the evidence it includes).
+  let burned = 0n;
+  for (const input of tx.inputs) burned += view.penaltyOf(input.prevTxid, input.prevIndex);
   let valueOut = 0n;
   for (const o of tx.outputs) valueOut += o.amount;
-  if (valueOut > valueIn) {
-    throw new RuleError(RuleCode.InsufficientFunds, `outputs ${valueOut} exceed inputs ${valueIn}`);
+  if (valueOut + burned > valueIn) {
+    const why = burned === 0n ? '' : ` minus the masternode penalty ${burned}`;
+    throw new RuleError(RuleCode.InsufficientFunds, `outputs ${valueOut} exceed inputs ${valueIn}${why}`, { burned: burned.toString() });
   }
   verifyTxSignatures(
     tx,
     spent.map((e) => e.publicKey),
     ctx,
   );
-  return valueIn - valueOut;
+  return valueIn - burned - valueOut;
 }

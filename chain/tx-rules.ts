@@ -6,7 +6,9 @@
 import { DUST_THRESHOLD, MAX_MONEY, MAX_TX_SIZE, TxKind } from './constants.js';
 import { isValidPublicKey } from './ed25519.js';
 import { DecodeError, RuleCode, RuleError } from './errors.js';
+import { decodeEvidencePayload, type EvidencePayload } from './evidence.js';
 import { decodeRegistrationPayload, type RegistrationPayload } from './registration.js';
+import { parseMultiaddr } from './multiaddr.js';
 import { outpointKey, type Transaction, type TxOutput } from './transaction.js';
 
 /** Length of a coinbase payload: the u64 block height. */
@@ -62,11 +64,26 @@ export function checkRegistrationPayload(tx: Transaction): RegistrationPayload {
     throw e;
   }
   if (!isValidPublicKey(reg.operatorPublicKey)) reject(RuleCode.BadPayload, 'registration operator key is not a valid public key');
+  if (parseMultiaddr(reg.addr) === null) reject(RuleCode.BadAddr, 'registration addr is not an accepted multiaddr (/ip4|ip6|dns4|dns6|dns/…/tcp/port[/p2p/id])');
   const collateral = outpointKey(reg.collateralTxid, reg.collateralIndex);
   if (tx.inputs.some((i) => outpointKey(i.prevTxid, i.prevIndex) === collateral)) {
     reject(RuleCode.BadCollateral, 'registration spends its own collateral');
   }
   return reg;
+}
+
+/**
+ * Kind 3: no inputs, no outputs (evidence moves no money and pays no fee: its inclusion is a
+ * duty of the proposer, docs/masternodes.md), and the payload decodes exactly.
+ */
+export function checkEvidenceSanity(tx: Transaction): EvidencePayload {
+  if (tx.inputs.length !== 0 || tx.outputs.length !== 0) reject(RuleCode.BadEvidence, 'an evidence transaction has no inputs and no outputs');
+  try {
+    return decodeEvidencePayload(tx.payload);
+  } catch (e) {
+    if (e instanceof DecodeError) reject(RuleCode.BadPayload, `bad evidence payload: ${e.message}`, { decode: e.code });
+    throw e;
+  }
 }
 
 /** SPEC §3 context-free rules; throws RuleError naming the first rule broken. */
@@ -75,6 +92,9 @@ export function checkTxSanity(tx: Transaction): void {
   switch (tx.kind) {
     case TxKind.Coinbase:
       checkCoinbase(tx);
+      return;
+    case TxKind.Evidence:
+      checkEvidenceSanity(tx);
       return;
     case TxKind.Transfer:
     case TxKind.MasternodeRegistration:

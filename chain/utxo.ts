@@ -20,6 +20,11 @@ export interface UtxoEntry {
 /** Synchronous read access to unspent outputs (undefined = missing or spent). */
 export interface UtxoView {
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined;
+  /**
+   * Penalty recorded against the output as a masternode collateral (0n if none): spending it
+   * burns this much (chain/tx-inputs.ts, docs/masternodes.md). Required, so no view can forget it.
+   */
+  penaltyOf(txid: Uint8Array, index: number): bigint;
 }
 
 /**
@@ -37,6 +42,11 @@ export class OverlayView implements UtxoView {
     return this.added.get(key) ?? this.base.getUtxo(txid, index);
   }
 
+  penaltyOf(txid: Uint8Array, index: number): bigint {
+    // An output created on top has never been a registered collateral.
+    return this.added.has(outpointKey(txid, index)) ? 0n : this.base.penaltyOf(txid, index);
+  }
+
   /** Record `tx` as applied at `height`: its inputs spent, its outputs created. */
   apply(tx: Transaction, height: number): void {
     for (const i of tx.inputs) {
@@ -52,8 +62,14 @@ export class OverlayView implements UtxoView {
 
 /** A view over a plain map keyed by outpointKey (tests, genesis, loaded snapshots). */
 export class MapView implements UtxoView {
-  constructor(readonly entries: Map<string, UtxoEntry> = new Map()) {}
+  constructor(
+    readonly entries: Map<string, UtxoEntry> = new Map(),
+    readonly penalties: Map<string, bigint> = new Map(),
+  ) {}
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
     return this.entries.get(outpointKey(txid, index));
+  }
+  penaltyOf(txid: Uint8Array, index: number): bigint {
+    return this.penalties.get(outpointKey(txid, index)) ?? 0n;
   }
 }

@@ -7,8 +7,10 @@
  * Batching: the cost of a libp2p send is per `stream.send` call, not per byte (≈ 44k sends/s
  * vs ≈ 690k msg/s when 64 are packed), so `encodeFrames` packs many frames into one buffer.
  */
-import type { Uint8ArrayList } from 'uint8arraylist';
 import { P2pCode, P2pError } from './errors.js';
+
+/** What a libp2p stream's 'message' event carries: bytes or a Uint8ArrayList (iterable of chunks). */
+export type Chunk = Uint8Array | Iterable<Uint8Array>;
 
 export const FRAME_PREFIX_BYTES = 4;
 /** The largest body any protocol may declare; the prefix is a u32. */
@@ -61,7 +63,7 @@ export class FrameDecoder {
   }
 
   /** Feed one chunk; returns the frames it completed, in order. */
-  push(chunk: Uint8Array | Uint8ArrayList): Uint8Array[] {
+  push(chunk: Chunk): Uint8Array[] {
     if (this.failed !== null) throw this.failed;
     const out: Uint8Array[] = [];
     const bufs = chunk instanceof Uint8Array ? [chunk] : [...chunk];

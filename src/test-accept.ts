@@ -40,6 +40,9 @@ export async function testAccept(txs: readonly Transaction[], deps: TestAcceptDe
       if (o !== undefined) return { amount: o.amount, publicKey: o.publicKey, height: tip.height + 1, coinbase: false };
       return chainView.getUtxo(txid, index);
     },
+    penaltyOf(txid: Uint8Array, index: number): bigint {
+      return mempool.output(txid, index) !== undefined ? 0n : chainView.penaltyOf(txid, index);
+    },
   };
   const scratch = new Mempool({
     chainId: deps.chainId,

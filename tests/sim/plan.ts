@@ -3,6 +3,7 @@
  * are Byzantine and how, which keys are twinned, and a timeline of partitions and crashes that
  * all end by `healAt`. Everything is drawn from the seed, so (seed, n, scenario) names one run.
  */
+import type { TimeoutConfig } from '../../consensus/types.js';
 import type { NetParams } from './network.js';
 import type { Rng } from './prng.js';
 
@@ -36,6 +37,7 @@ export const SCENARIOS = [
   'flood',
   'twins',
   'mixed',
+  'fast-timers',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number] | 'control-twins';
 
@@ -59,6 +61,10 @@ export interface Plan {
   readonly healAt: number;
   /** The positive control: stop at the first agreement violation, do not judge liveness. */
   readonly control: boolean;
+  /** View timer override (null = the runner's default). */
+  readonly timeouts: TimeoutConfig | null;
+  /** Non-validating followers (engine signer null), appended after the twin instances. */
+  readonly followers: number;
 }
 
 export function faultBound(n: number): number {
@@ -143,6 +149,7 @@ export function makePlan(scenario: Scenario, n: number, rng: Rng): Plan {
   let twins: number[] = [];
   let timeline: TimelineEvent[] = [];
   let net = rng.chance(0.5) ? CALM : rough(rng);
+  let timeouts: TimeoutConfig | null = null;
   const withByz = (kind: ByzantineKind, count = 1 + rng.int(f)): void => {
     for (const k of pickKeys(rng, n, count)) byzantine.set(k, kind);
   };
@@ -171,19 +178,35 @@ export function makePlan(scenario: Scenario, n: number, rng: Rng): Plan {
       timeline = rng.chance(0.5) ? partitions(rng, n + twins.length, healAt) : [];
       break;
     case 'mixed': {
-      for (const k of pickKeys(rng, n, f)) byzantine.set(k, rng.pick(BYZANTINE_KINDS));
+      // f faulty keys, each Byzantine of a random kind or (one in four) twinned.
+      for (const k of pickKeys(rng, n, f)) {
+        if (rng.chance(0.25)) twins.push(k);
+        else byzantine.set(k, rng.pick(BYZANTINE_KINDS));
+      }
       net = rough(rng);
       const honest = [...Array(n).keys()].filter((i) => !byzantine.has(i));
-      timeline = [...partitions(rng, n, healAt), ...(rng.chance(0.5) ? crashes(rng, honest, healAt) : [])];
+      timeline = [...partitions(rng, n + twins.length, healAt), ...(rng.chance(0.5) ? crashes(rng, honest, healAt) : [])];
       break;
     }
+    case 'fast-timers':
+      // View timers shorter than a round trip: views change all the time and prepared
+      // certificates are carried across many views — the delicate part of PBFT safety. The cap
+      // (1.6 s) still exceeds a view's work, so liveness must return after the heal.
+      timeouts = { baseMs: 20 + rng.int(150), factor: rng.pick([1.5, 2]), maxMs: 1600 };
+      net = rough(rng);
+      for (const k of pickKeys(rng, n, rng.int(f + 1))) byzantine.set(k, rng.pick(BYZANTINE_KINDS));
+      if (rng.chance(0.3)) timeline = partitions(rng, n, healAt);
+      break;
     case 'control-twins':
       return controlPlan(n, rng);
     default:
       withByz(scenario);
       if (rng.chance(0.3)) timeline = partitions(rng, n, healAt);
   }
-  return { net, byzantine, twins, timeline, healAt, control: false };
+  // A quarter of the runs add a follower: it verifies and finalizes but never signs, so it
+  // lives on commit quorums and block sync alone — and must agree and stay live like the rest.
+  const followers = rng.chance(0.25) ? 1 : 0;
+  return { net, byzantine, twins, timeline, healAt, control: false, timeouts, followers };
 }
 
 /**
@@ -207,5 +230,7 @@ function controlPlan(n: number, rng: Rng): Plan {
     timeline: [{ at: 0, kind: 'partition', groups: [sideA, sideB] }],
     healAt,
     control: true,
+    timeouts: null,
+    followers: 0,
   };
 }

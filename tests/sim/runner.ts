@@ -96,7 +96,9 @@ export function runScenario(opts: RunOptions): RunResult {
   const outsiders = Array.from({ length: n }, () => createSigner(keyRng.bytes(32)));
   const validators = signers.map((s) => s.publicKey);
   const chainId = keyRng.bytes(32);
-  const keyOf = [...Array(n).keys(), ...plan.twins]; // instance → key index
+  const followerSigner = createSigner(keyRng.bytes(32)); // a node key outside the validator set
+  // instance → key index: validators, then twin copies, then followers (-1: no validator key)
+  const keyOf = [...Array(n).keys(), ...plan.twins, ...Array<number>(plan.followers).fill(-1)];
   const instances = keyOf.length;
   const queue = new EventQueue<SimEvent>();
   const net = new Network<Payload>((d, e) => queue.after(d, e), rng.fork(), plan.net, instances);
@@ -128,7 +130,8 @@ export function runScenario(opts: RunOptions): RunResult {
     sendTo(from, key, msg) {
       const bytes = encode(from, msg);
       const hex = toHex(key);
-      if (bytes !== null) for (let i = 0; i < instances; i++) if (i !== from && toHex(validators[keyOf[i]!]!) === hex) net.send(from, i, bytes);
+      if (bytes === null) return;
+      for (let i = 0; i < instances; i++) if (i !== from && keyOf[i]! >= 0 && toHex(validators[keyOf[i]!]!) === hex) net.send(from, i, bytes);
     },
     unicast(from, to, msg) {
       const bytes = encode(from, msg);
@@ -147,9 +150,9 @@ export function runScenario(opts: RunOptions): RunResult {
 
   const byzCtx = { chainId, validators, outsiders, rng: rng.fork() };
   const nodes: SimNode[] = keyOf.map((k, i) => {
-    const signer = signers[k]!;
+    const signer = k >= 0 ? signers[k]! : followerSigner;
     const kind = i < n ? plan.byzantine.get(k) : undefined;
-    const base: EngineConfig = { chainId, signer, hashBlock, verify, timeouts: TIMEOUTS, maxBufferedMessages: 256, keepDecisions: 64 };
+    const base: EngineConfig = { chainId, signer: k >= 0 ? signer : null, hashBlock, verify, timeouts: plan.timeouts ?? TIMEOUTS, maxBufferedMessages: 256, keepDecisions: 64 };
     const config = opts.configure ? opts.configure(base, i) : base;
     return new SimNode(i, signer, kind === undefined, rng.fork(), engine, config, world, kind ? behaviourFor(kind, byzCtx) : null);
   });
@@ -244,7 +247,7 @@ export function runScenario(opts: RunOptions): RunResult {
     const v = checker.violations[0];
     const byz = [...plan.byzantine].map(([k, kind]) => `${k}:${kind}`).join(',');
     const summary =
-      `seed=${seed} n=${n} scenario=${scenario} byz=[${byz}] twins=[${plan.twins}] ` +
+      `seed=${seed} n=${n} scenario=${scenario} byz=[${byz}] twins=[${plan.twins}] followers=${plan.followers} ` +
       (v ? `FAILED ${v.kind} at t=${v.time}: ${v.detail.slice(0, 400)}` : `ok heights ${minHonest()}..${maxHonest()}`) +
       ` — reproduce: runScenario({ seed: ${seed}, n: ${n}, scenario: '${scenario}' })`;
     return {
