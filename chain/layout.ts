@@ -33,7 +33,7 @@ import type { UtxoEntry } from './utxo.js';
 import type { MasternodeRecord } from './masternode.js';
 
 /** Version of this layout, stored under `M`; a database with another version is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const Prefix = {
   Utxo: 0x75, // 'u'

@@ -20,6 +20,7 @@ import { checkRegistrationPayload, checkTxSanity } from './tx-rules.js';
 import { checkRegistrationContext, newClaims } from './masternode-rules.js';
 import type { RegistryView } from './masternode.js';
 import { decodeRegistrationPayload } from './registration.js';
+import { decodeEvidencePayload } from './evidence.js';
 import type { UtxoEntry, UtxoView } from './utxo.js';
 import type { Block } from './block.js';
 
@@ -224,6 +225,12 @@ export class Mempool {
       for (const input of tx.inputs) this.pool.claimantsOf(outpointKey(input.prevTxid, input.prevIndex), doomed);
       const collateral = this.pool.collateralOf(tx);
       if (collateral !== undefined) this.pool.claimantsOf(collateral, doomed);
+      // Evidence raised the offender's penalty: a pool spend of its collateral was priced
+      // without it and may now overspend, so it leaves (the wallet re-submits with the penalty).
+      if (tx.kind === TxKind.Evidence && this.registry !== undefined) {
+        const rec = this.registry().byOperator(decodeEvidencePayload(tx.payload).offender);
+        if (rec !== undefined) this.pool.claimantsOf(outpointKey(rec.collateralTxid, rec.collateralIndex), doomed);
+      }
     }
     const all = new Set<PoolEntry>();
     for (const e of doomed) this.pool.collectDescendants(e, all);

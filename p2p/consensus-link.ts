@@ -10,6 +10,7 @@
  *   transport = consensusTransport(net)   // DriverOptions.transport
  *   on a `rejected` effect with `from`:  reportConsensusRejection(net, from, e.code)
  */
+import './polyfill.js';
 import { peerIdFromPublicKey } from '@libp2p/peer-id';
 import { publicKeyFromRaw } from '@libp2p/crypto/keys';
 import type { Ed25519PublicKey } from '@libp2p/interface';

@@ -13,9 +13,10 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { createSigner, type Signer } from '../chain/ed25519.js';
-import { admitEnvelope, sealEnvelope } from './envelope.js';
+import { sealEnvelope } from './envelope.js';
+import { Inbound } from './inbound.js';
 import { P2pCode, P2pError } from './errors.js';
-import { encodeFrame, FrameDecoder } from './framing.js';
+import { encodeFrame } from './framing.js';
 import { createTimecoinLibp2p, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, operatorKeyOfPeer, type TimecoinLibp2p } from './libp2p.js';
 import { NonceSource } from './nonce.js';
 import { DEFAULT_OUTBOUND_LIMITS, OutboundWriter } from './outbound.js';
@@ -25,7 +26,7 @@ import { resolveProtocols, type ProtocolName, type ProtocolSpec } from './protoc
 import { RateLimiter } from './rate-limit.js';
 import { DEFAULT_REPLAY_CONFIG, ReplayGuard } from './replay-guard.js';
 import { readOneFrame, sendWithBackpressure } from './stream-io.js';
-import { DEFAULT_REDIAL_MS, DEFAULT_REQUEST_TIMEOUT_MS, type GossipHandler, type P2pNetworkOptions, type PeerRef, type RequestHandler } from './network-types.js';
+import { DEFAULT_REDIAL_MS, DEFAULT_REQUEST_TIMEOUT_MS, type GossipHandler, type P2pNetworkOptions, type RequestHandler } from './network-types.js';
 
 export type { GossipHandler, P2pNetworkOptions, PeerRef, RequestHandler } from './network-types.js';
 
@@ -46,6 +47,7 @@ export class P2pNetwork {
   /** `stream.send` calls made by gossip writers (each carries a batch of frames). */
   private sends = 0;
   private running = false;
+  private readonly inbound: Inbound;
 
   private constructor(
     private readonly o: P2pNetworkOptions,
@@ -61,6 +63,19 @@ export class P2pNetwork {
     this.replay = new ReplayGuard({ ...DEFAULT_REPLAY_CONFIG, ...o.replay });
     this.protocols = resolveProtocols(o.protocols);
     this.peers = new PeerManager(this.metrics, this.scores, o.isActiveMasternode);
+    this.inbound = new Inbound({
+      network: o.network,
+      isActiveMasternode: o.isActiveMasternode,
+      scores: this.scores,
+      replay: this.replay,
+      rate: this.rate,
+      peers: this.peers,
+      gossipHandlers: this.gossipHandlers,
+      requestHandlers: this.requestHandlers,
+      now: this.now,
+      requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      fault: (peer, code) => this.fault(peer, code),
+    });
   }
 
   /** Build the libp2p node (not started) and, for an operator, the signer and nonce source. */
@@ -76,7 +91,7 @@ export class P2pNetwork {
       isDenied: (peer) => scores.isBanned(peer, now()),
     });
     const signer = o.operatorSecret !== null ? createSigner(o.operatorSecret) : null;
-    const nonces = o.operatorSecret !== null ? await NonceSource.open(o.dataDir!) : null;
+    const nonces = o.operatorSecret !== null ? await NonceSource.open(o.dataDir!, now()) : null;
     return new P2pNetwork(o, node, signer, nonces, scores);
   }
 
@@ -107,11 +122,18 @@ export class P2pNetwork {
   /** Start listening, register handlers, dial the bootstrap peers. */
   async start(): Promise<void> {
     if (this.running) return;
+    // Handlers first: a peer that connects the moment we listen must find them.
+    for (const name of [...this.gossipHandlers.keys(), ...this.requestHandlers.keys()]) await this.register(this.protocols.get(name)!);
     this.node.addEventListener('connection:open', this.onOpen);
     this.node.addEventListener('connection:close', this.onClose);
-    await this.node.start();
+    try {
+      await this.node.start();
+    } catch (err) {
+      this.node.removeEventListener('connection:open', this.onOpen);
+      this.node.removeEventListener('connection:close', this.onClose);
+      throw err; // e.g. EADDRINUSE: the caller reports it and closes what it opened
+    }
     this.running = true;
-    for (const name of [...this.gossipHandlers.keys(), ...this.requestHandlers.keys()]) await this.register(this.protocols.get(name)!);
     this.dialBootstrap();
     this.timer = setInterval(() => this.tick(), this.o.redialMs ?? DEFAULT_REDIAL_MS);
     this.timer.unref();
@@ -204,6 +226,16 @@ export class P2pNetwork {
     }
   }
 
+  /** Round-trip time to a connected peer in ms (libp2p ping); throws `not-connected`. */
+  async ping(peer: string): Promise<number> {
+    this.assertRunning();
+    try {
+      return await this.node.services.ping.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) });
+    } catch (err) {
+      throw new P2pError(P2pCode.NotConnected, `ping failed: ${(err as Error).message}`);
+    }
+  }
+
   /** Close every connection to a peer (disconnectnode). */
   async disconnect(peer: string): Promise<void> {
     await this.node.hangUp(peerIdFromString(peer));
@@ -233,93 +265,12 @@ export class P2pNetwork {
 
   private async register(spec: ProtocolSpec): Promise<void> {
     const gossip = spec.kind === 'gossip';
-    await this.node.handle(spec.id, (stream, conn) => (gossip ? this.acceptGossip(spec, stream, conn) : this.acceptRequest(spec, stream, conn)), {
+    await this.node.handle(spec.id, (stream, conn) => (gossip ? this.inbound.gossip(spec, stream, conn) : this.inbound.request(spec, stream, conn)), {
       // Gossip needs one stream each way; extra streams are only a way to multiply buffers.
       maxInboundStreams: gossip ? 2 : 16,
       maxOutboundStreams: gossip ? 2 : 16,
       force: true,
     });
-  }
-
-  private acceptGossip(spec: ProtocolSpec, stream: Stream, conn: Connection): void {
-    const peer = conn.remotePeer.toString();
-    if (!this.admit(spec, stream, peer)) return;
-    const decoder = new FrameDecoder(spec.maxFrameBytes);
-    stream.addEventListener('message', (e) => {
-      let frames: Uint8Array[];
-      try {
-        frames = decoder.push(e.data);
-      } catch (err) {
-        // Framing is lost: refuse the stream, the bytes announced were never buffered.
-        this.fault(peer, (err as P2pError).code);
-        stream.abort(err as Error);
-        return;
-      }
-      for (const f of frames) this.deliver(spec, f, peer);
-    });
-  }
-
-  private async acceptRequest(spec: ProtocolSpec, stream: Stream, conn: Connection): Promise<void> {
-    const peer = conn.remotePeer.toString();
-    if (!this.admit(spec, stream, peer)) return;
-    const ctl = new AbortController();
-    const ms = this.o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    // A peer that opens a request and never finishes it (slowloris) is charged `timeout`.
-    const timer = setTimeout(() => ctl.abort(new P2pError(P2pCode.Timeout, `${spec.name} request not received in ${ms} ms`)), ms);
-    const timeout = ctl.signal;
-    try {
-      if (!this.rate.allow(peer, spec.name, spec.quota, this.now())) throw new P2pError(P2pCode.RateLimited, `${spec.name} quota exceeded`);
-      const req = await readOneFrame(stream, spec.maxFrameBytes, timeout);
-      this.peers.message(peer, spec.name, 'in', req.length);
-      const handler = this.requestHandlers.get(spec.name)!;
-      let res: Uint8Array;
-      try {
-        res = await handler(req, this.ref(peer));
-      } catch (err) {
-        throw err instanceof P2pError ? err : new P2pError(P2pCode.HandlerRejected, (err as Error).message);
-      }
-      if (res.length === 0 || res.length > spec.maxResponseBytes) throw new P2pError(P2pCode.FrameTooLarge, `own ${spec.name} response of ${res.length} bytes`);
-      await sendWithBackpressure(stream, encodeFrame(res));
-      this.peers.message(peer, spec.name, 'out', res.length);
-      await stream.close();
-    } catch (err) {
-      const e = err instanceof P2pError ? err : new P2pError(P2pCode.StreamFailed, (err as Error).message);
-      // Our own oversized response is our bug, not the peer's fault.
-      if (!(e.code === P2pCode.FrameTooLarge && e.message.startsWith('own'))) this.fault(peer, e.code);
-      stream.abort(e);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Per-stream gate: banned peers and masternode-only protocols. */
-  private admit(spec: ProtocolSpec, stream: Stream, peer: string): boolean {
-    let refusal: P2pError | null = null;
-    if (this.scores.isBanned(peer, this.now())) refusal = new P2pError(P2pCode.Banned, 'banned');
-    else if (spec.masternodeOnly && !this.peers.isMasternode(peer)) refusal = new P2pError(P2pCode.NotMasternode, `${spec.name} is for masternodes`);
-    if (refusal === null) return true;
-    this.fault(peer, refusal.code);
-    stream.abort(refusal);
-    return false;
-  }
-
-  /** The per-message checks, in order of cost; then the handler. */
-  private deliver(spec: ProtocolSpec, frame: Uint8Array, peer: string): void {
-    const now = this.now();
-    // The rest of a chunk from a peer banned a frame ago is dropped, not charged again.
-    if (this.scores.isBanned(peer, now)) return;
-    try {
-      if (!this.rate.allow(peer, spec.name, spec.quota, now)) throw new P2pError(P2pCode.RateLimited, `${spec.name} quota exceeded`);
-      const payload = spec.envelope
-        ? admitEnvelope(frame, { peerKey: this.peers.operatorKey(peer), network: this.o.network, spec, isActiveMasternode: this.o.isActiveMasternode, replay: this.replay, now })
-        : frame;
-      this.peers.message(peer, spec.name, 'in', frame.length);
-      const handler = this.gossipHandlers.get(spec.name)!;
-      const r = handler(payload, this.ref(peer));
-      if (r instanceof Promise) r.catch((err) => this.fault(peer, handlerCode(err)));
-    } catch (err) {
-      this.fault(peer, handlerCode(err));
-    }
   }
 
   /** Count a refusal, charge the peer, and ban + disconnect at the threshold. */
@@ -342,7 +293,8 @@ export class P2pNetwork {
     let body = payload;
     if (spec.envelope) {
       if (this.signer === null || this.nonces === null) throw new P2pError(P2pCode.NotMasternode, 'this node has no operator key to sign with');
-      body = sealEnvelope(this.signer, this.o.network, spec.id, this.nonces.next(), this.now(), payload);
+      const now = this.now();
+      body = sealEnvelope(this.signer, this.o.network, spec.id, this.nonces.next(now), now, payload);
     }
     if (body.length === 0 || body.length > spec.maxFrameBytes) throw new P2pError(P2pCode.FrameTooLarge, `own ${spec.name} frame of ${body.length} bytes`);
     return body;
@@ -375,7 +327,7 @@ export class P2pNetwork {
   private readonly onClose = (e: CustomEvent<Connection>): void => {
     const peer = e.detail.remotePeer.toString();
     if (!this.peers.disconnected(peer)) return;
-    this.rate.forget(peer);
+    // Rate buckets are kept (bounded): reconnecting must not refill a drained bucket.
     for (const name of this.protocols.keys()) {
       const key = `${peer}|${name}`;
       const w = this.writers.get(key);
@@ -401,10 +353,6 @@ export class P2pNetwork {
     this.dialBootstrap();
   }
 
-  private ref(peer: string): PeerRef {
-    return { id: peer, operatorKey: this.peers.operatorKey(peer) };
-  }
-
   private spec(name: ProtocolName, kind: ProtocolSpec['kind']): ProtocolSpec {
     const spec = this.protocols.get(name);
     if (spec === undefined || spec.kind !== kind) throw new P2pError(P2pCode.UnknownProtocol, `${name} is not a ${kind} protocol`);
@@ -418,9 +366,4 @@ export class P2pNetwork {
   private assertRunning(): void {
     if (!this.running) throw new P2pError(P2pCode.NotRunning, 'p2p network is not running');
   }
-}
-
-/** A handler's failure as a refusal code: a P2pError keeps its code, anything else is `handler-rejected`. */
-function handlerCode(err: unknown): P2pCode {
-  return err instanceof P2pError ? err.code : P2pCode.HandlerRejected;
 }

@@ -1,7 +1,8 @@
 /**
  * Per-peer, per-protocol token buckets. `now` (ms) is passed in, so tests never sleep
- * (ARCHITECTURE example 8). State is one small record per (peer, protocol) in use; it is
- * dropped when the peer disconnects, and capped so a churn of peer ids cannot grow it.
+ * (ARCHITECTURE example 8). State is one small record per (peer, protocol) in use; it is kept
+ * across reconnects (so reconnecting does not refill a drained bucket) and capped at `maxPeers`
+ * peers, oldest first, so a churn of peer ids cannot grow it.
  */
 import type { Quota } from './protocols.js';
 
@@ -60,7 +61,7 @@ export class RateLimiter {
     return b.take(now, cost);
   }
 
-  /** Forget a peer (on disconnect). */
+  /** Forget a peer (e.g. when an admin unbans it). */
   forget(peer: string): void {
     this.peers.delete(peer);
   }

@@ -15,6 +15,9 @@ import { Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import { leaderOf } from '../consensus/leader.js';
 import type { Bytes } from '../consensus/types.js';
+import { verifyEvidenceProof } from '../consensus/evidence-proof.js';
+import type { EvidencePool } from '../chain/evidence-pool.js';
+import type { MasternodeContext } from '../chain/masternode-rules.js';
 
 /** A verdict with the reason (a rule or decode code) when the block is refused. */
 export type Verdict = { readonly valid: true; readonly block: Block } | { readonly valid: false; readonly reason: string };
@@ -26,6 +29,8 @@ export interface BlockChecksOptions {
   /** The ordered validator set of a height (the leader rule needs it). */
   readonly validatorsAt: (height: number) => readonly Bytes[];
   readonly now: () => number;
+  /** Pending evidence to include in this node's proposals (null: none). */
+  readonly evidence?: EvidencePool | null;
 }
 
 /** Validates proposals and builds this node's own. */
@@ -33,6 +38,11 @@ export class BlockChecks {
   private parentCache: { hash: string; timestampMs: number } | null = null;
 
   constructor(private readonly o: BlockChecksOptions) {}
+
+  /** The registry at the tip and the one evidence verifier (consensus/evidence-proof.ts). */
+  private masternodes(): MasternodeContext {
+    return { registry: this.o.store.registry, verifyEvidence: verifyEvidenceProof };
+  }
 
   /** Timestamp of the stored tip (cached per tip hash). */
   async tipTimestamp(): Promise<number> {
@@ -73,6 +83,7 @@ export class BlockChecks {
         parentTimestampMs,
         nowMs: this.o.now(),
         reward: BLOCK_REWARD,
+        masternodes: this.masternodes(),
       });
       return { valid: true, block };
     } catch (err) {
@@ -84,21 +95,35 @@ export class BlockChecks {
 
   /**
    * This leader's block for (height, view): mempool transactions by fee rate, the coinbase paying
-   * reward + fees to `rewardPublicKey`. It is validated like anyone else's; if the pool yields an
-   * invalid block (a bug), an empty block is proposed instead so the chain keeps going.
+   * reward + fees to the registered owner (else `rewardPublicKey`), pending evidence first. It is
+   * validated like anyone else's; if that block is invalid, it falls back to evidence only, then
+   * pool only, then an empty block, so the chain keeps going.
    */
   async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<{ block: Block; fallback: string | null } | null> {
     const tip = this.o.store.tip();
     if (height !== tip.height + 1) return null;
     // Strictly after the parent (a rule), and never behind our own clock.
     const timestampMs = Math.max(this.o.now(), (await this.tipTimestamp()) + 1);
-    const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey, reward: BLOCK_REWARD };
-    const full = assembleBlock({ ...params, mempool });
+    // A registered operator's reward goes to its owner key (docs/masternodes.md); the
+    // genesis-designated dev validator has no registration and uses `rewardPublicKey`.
+    const owner = this.o.store.registry.byOperator(signer.publicKey)?.owner ?? rewardPublicKey;
+    const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey: owner, reward: BLOCK_REWARD };
+    const evidence = this.o.evidence?.select(height, this.masternodes(), this.o.chainId) ?? [];
+    const full = assembleBlock({ ...params, mempool, evidence });
     const verdict = await this.validate(full.bytes, height, view);
     if (verdict.valid) return { block: full, fallback: null };
-    const empty = assembleBlock({ ...params, mempool: new Mempool({ chainId: this.o.chainId, sigCache: null }) });
-    const second = await this.validate(empty.bytes, height, view);
+    const none = new Mempool({ chainId: this.o.chainId, sigCache: null });
+    if (evidence.length > 0) {
+      // Evidence first: e.g. a pool transaction spends a collateral the evidence penalizes; once
+      // the evidence is final, removeForBlock drops that spend, so the offender cannot escape.
+      const onlyEvidence = assembleBlock({ ...params, mempool: none, evidence });
+      if ((await this.validate(onlyEvidence.bytes, height, view)).valid) return { block: onlyEvidence, fallback: verdict.reason };
+      const noEvidence = assembleBlock({ ...params, mempool });
+      if ((await this.validate(noEvidence.bytes, height, view)).valid) return { block: noEvidence, fallback: verdict.reason };
+    }
+    const bare = assembleBlock({ ...params, mempool: none });
+    const second = await this.validate(bare.bytes, height, view);
     if (!second.valid) throw new Error(`own empty block at height ${height} is invalid: ${second.reason}`);
-    return { block: empty, fallback: verdict.reason };
+    return { block: bare, fallback: verdict.reason };
   }
 }

@@ -26,6 +26,8 @@ import { describe, initialState, step, type ConsensusInfo, type EngineState } fr
 import { faultTolerance, leaderOf, quorumSize } from '../consensus/leader.js';
 import { MsgType, type Bytes, type ConsensusMessage, type Effect, type EngineConfig, type Input, type PersistRecord } from '../consensus/types.js';
 import type { BlockChecks } from './block-checks.js';
+import type { EvidencePool } from '../chain/evidence-pool.js';
+import { equivocationEvidence } from '../consensus/evidence-proof.js';
 import { loadRecord, saveRecord } from './consensus-state.js';
 import type { FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
@@ -55,6 +57,8 @@ export interface DriverOptions {
   readonly metrics: Metrics | null;
   readonly transport: Transport | null;
   readonly onFatal: (err: Error) => void;
+  /** Where detected offences wait for a block (kind-3 transactions; null: dropped). */
+  readonly evidence?: EvidencePool | null;
 }
 
 const MSG_NAMES: Record<number, string> = { 1: 'pre_prepare', 2: 'prepare', 3: 'commit', 4: 'view_change', 5: 'new_view', 6: 'decision' };
@@ -207,6 +211,7 @@ export class ConsensusDriver {
       case 'commit':
         return this.commit(e);
       case 'evidence':
+        this.o.evidence?.add(equivocationEvidence(e.evidence));
         this.o.metrics?.byzantineDetected.inc({ kind: e.evidence.kind });
         this.log.warn({ kind: e.evidence.kind, offender: toHex(e.evidence.offender), height: e.evidence.height, view: e.evidence.view }, 'byzantine behaviour detected');
         return null;
@@ -256,6 +261,7 @@ export class ConsensusDriver {
     }
     await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true });
     const removed = this.o.mempool.removeForBlock(block);
+    this.o.evidence?.removeForBlock(block);
     this.o.finality.onFinal(block);
     const m = this.o.metrics;
     this.endRound();

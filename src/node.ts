@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import { hashBlockBytes } from '../chain/block.js';
 import { SignatureCache, verifySignature, type Signer } from '../chain/ed25519.js';
 import { toHex } from '../chain/hash.js';
+import { EvidencePool } from '../chain/evidence-pool.js';
 import { Mempool } from '../chain/mempool.js';
 import { ChainStore } from '../chain/store.js';
 import type { Bytes, EngineConfig } from '../consensus/types.js';
@@ -113,14 +114,25 @@ export class Node {
     const store = (this.parts.store = await ChainStore.open(join(c.datadir, 'chain')));
     await store.initialize(genesis, c.network); // idempotent; refuses a datadir holding another chain
     const chainId = store.chainId;
-    const validators: readonly Bytes[] = [genesis.header.proposer];
-    const validatorsAt = (): readonly Bytes[] => validators;
+    // The registry's set (docs/masternodes.md). The dev network is a single-validator chain
+    // (SPEC §6): its genesis-designated validator runs it even if someone registers a
+    // masternode there; elsewhere a chain with no active masternode falls back to the genesis
+    // proposer field, which on mainnet/testnet is a hash nobody can sign for (it halts).
+    const designated: readonly Bytes[] = [genesis.header.proposer];
+    const validatorsAt = (height: number): readonly Bytes[] => {
+      if (c.network === 'dev') return designated;
+      const set = store.validatorSetAt(height);
+      return set.length > 0 ? set : designated;
+    };
     this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: dev.created }, 'chain opened');
 
     const sigCache = new SignatureCache();
-    const mempool = new Mempool({ chainId, sigCache, maxTransactions: c.mempool.maxTransactions, minFeeRate: c.mempool.minFeeRate });
+    const mempool = new Mempool({
+      chainId, sigCache, maxTransactions: c.mempool.maxTransactions, minFeeRate: c.mempool.minFeeRate, registry: () => store.registry,
+    });
+    const evidence = new EvidencePool();
     const finality = (this.parts.finality = new FinalityTracker(this.metrics, this.now));
-    const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now });
+    const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now, evidence });
     const driver = (this.parts.driver = new ConsensusDriver({
       engine: this.engineConfig(chainId, dev.operator),
       store,
@@ -137,6 +149,7 @@ export class Node {
       metrics: this.metrics,
       transport: null,
       onFatal: (err) => this.onFatal(err),
+      evidence,
     }));
     this.updateGauges(store, mempool);
     await driver.boot();

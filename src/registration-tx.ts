@@ -8,6 +8,7 @@
 import { DUST_THRESHOLD, TxKind } from '../chain/constants.js';
 import { isValidPublicKey, type Signer } from '../chain/ed25519.js';
 import { encodeRegistrationPayload, registrationSigningMessage, MAX_MN_ADDR_LENGTH } from '../chain/registration.js';
+import { parseMultiaddr } from '../chain/multiaddr.js';
 import { createTransaction, encodedTxSize, outpointKey, type Transaction } from '../chain/transaction.js';
 import { BuildCode, BuildError, signInputs, type Coin } from '../chain/tx-builder.js';
 
@@ -27,11 +28,11 @@ export interface RegistrationRequest {
   readonly feeRate: bigint;
 }
 
-/** Checks a multiaddr as far as the CLI can: `/`-led, no whitespace, 1..MAX_MN_ADDR_LENGTH UTF-8 bytes. */
+/** Checks a multiaddr with the chain's own rule (chain/multiaddr.ts), so the node never refuses it as bad-addr. */
 export function checkMultiaddr(addr: string): Uint8Array {
   const bytes = new TextEncoder().encode(addr);
-  if (!/^\/[^\s,]+$/.test(addr) || bytes.length > MAX_MN_ADDR_LENGTH) {
-    throw new Error(`invalid --addr ${JSON.stringify(addr.slice(0, 80))}: expected a libp2p multiaddr like /ip4/203.0.113.5/tcp/24000 (at most ${MAX_MN_ADDR_LENGTH} bytes)`);
+  if (bytes.length > MAX_MN_ADDR_LENGTH || parseMultiaddr(addr) === null) {
+    throw new Error(`invalid --addr ${JSON.stringify(addr.slice(0, 80))}: expected /ip4|ip6|dns4|dns6|dns/<host>/tcp/<port>[/p2p/<id>], e.g. /ip4/203.0.113.5/tcp/24000 (at most ${MAX_MN_ADDR_LENGTH} bytes)`);
   }
   return bytes;
 }

@@ -3,6 +3,8 @@
  * mempool, and the few actions a client may take (submit, test, wait for finality, stop). RPC
  * never touches the driver, the engine state or the store's write side.
  */
+import { statusAt, type MasternodeStatus } from '../chain/masternode.js';
+import { toHex } from '../chain/hash.js';
 import type { NetworkName } from '../chain/constants.js';
 import type { SignatureCache } from '../chain/ed25519.js';
 import type { Mempool } from '../chain/mempool.js';
@@ -32,10 +34,17 @@ export interface MasternodeEntry {
   /** "txid:n"; null without a collateral (genesis-designated). */
   readonly collateral: string | null;
   readonly addr: string | null;
-  readonly status: 'ENABLED' | 'POSE_BANNED';
+  /** Dash's words: ENABLED, PRE_ENABLED, POSE_BANNED. */
+  readonly status: MasternodeStatus;
   readonly registeredheight: number;
+  /** ms timestamp of the last counted heartbeat (null until heartbeats travel over p2p). */
   readonly lastheartbeat: number | null;
-  readonly penalties: number;
+  /** Recorded penalty in units (burned when the collateral is spent). */
+  readonly penalties: bigint;
+  /** Number of recorded offences. */
+  readonly offences: number;
+  /** Share of expected heartbeats counted over the last 24 h (null until heartbeats travel over p2p). */
+  readonly uptime: number | null;
 }
 
 /** What RPC may ask of the node. */
@@ -52,7 +61,7 @@ export interface NodeServices {
   consensusInfo(): ConsensusInfo;
   /** Register for the finality of a txid before looking it up (see FinalityTracker.watch). */
   watchFinality(txidHex: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void };
-  /** The validator set of the next height, as masternode entries. */
+  /** Every registered masternode whose collateral is unspent (or the genesis-designated validator). */
   masternodes(): MasternodeEntry[];
   /** This node's operator key, or null for a non-validator. */
   readonly operatorKey: Bytes | null;
@@ -96,18 +105,35 @@ export function createServices(d: ServicesDeps): NodeServices {
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),
     watchFinality: (txidHex, timeoutMs, signal) => d.finality.watch(txidHex, timeoutMs, signal),
-    masternodes: () =>
-      d.validatorsAt(d.store.tip().height + 1).map((operator) => ({
-        operator,
-        owner: null,
-        collateral: null,
-        addr: null,
-        status: 'ENABLED' as const,
-        registeredheight: 0,
-        lastheartbeat: null,
-        penalties: 0,
-      })),
+    masternodes: () => masternodeEntries(d),
     peerCount: () => 0,
     requestStop: d.requestStop,
   };
+}
+
+/**
+ * The registry as masternodelist shows it: every record whose collateral is unspent (Dash drops
+ * spent ones), status at the next height. A chain without registrations shows the
+ * genesis-designated validator (no owner, collateral or addr).
+ */
+export function masternodeEntries(d: Pick<ServicesDeps, 'store' | 'validatorsAt'>): MasternodeEntry[] {
+  const next = d.store.tip().height + 1;
+  const live = d.store.masternodes().filter((r) => r.spentHeight === null);
+  if (live.length === 0) {
+    return d.validatorsAt(next).map((operator) => ({
+      operator, owner: null, collateral: null, addr: null, status: 'ENABLED' as const, registeredheight: 0, lastheartbeat: null, penalties: 0n, offences: 0, uptime: null,
+    }));
+  }
+  return live.map((r) => ({
+    operator: r.operator,
+    owner: r.owner,
+    collateral: `${toHex(r.collateralTxid)}:${r.collateralIndex}`,
+    addr: r.addr,
+    status: statusAt(r, next),
+    registeredheight: r.registeredHeight,
+    lastheartbeat: null,
+    penalties: r.penalty,
+    offences: r.offences,
+    uptime: null,
+  }));
 }

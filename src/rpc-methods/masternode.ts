@@ -1,7 +1,8 @@
 /**
- * Masternode methods (SPEC §5): masternodelist, masternodecount, masternodestatus. They report the
- * validator set the chain actually runs with (on the dev network: the genesis-designated
- * validator); registrations, heartbeats and PoSe penalties arrive with the masternode issue.
+ * Masternode methods (SPEC §5): masternodelist, masternodecount, masternodestatus, from the
+ * store's registry (docs/masternodes.md); on a chain without registrations (dev), the
+ * genesis-designated validator. `penalties` is the recorded penalty in units (a string, like every
+ * amount); heartbeat fields stay null until heartbeats travel over p2p.
  */
 import { notFound } from '../../rpc/errors.js';
 import { defineMethod, type MethodTable } from '../../rpc/methods.js';
@@ -17,7 +18,9 @@ function entryJson(e: MasternodeEntry): Record<string, unknown> {
     status: e.status,
     registeredheight: e.registeredheight,
     lastheartbeat: e.lastheartbeat,
-    penalties: e.penalties,
+    penalties: e.penalties.toString(),
+    offences: e.offences,
+    uptime: e.uptime,
   };
 }
 
@@ -45,6 +48,7 @@ export function masternodeMethods(s: NodeServices): MethodTable {
           return entryJson(mine);
         }
         const want = which.toLowerCase();
+        // Spent registrations are not listed, but asking for one by name still answers.
         const found = all.find((m) => toHex(m.operator) === want || (m.collateral !== null && m.collateral === want));
         if (found === undefined) throw notFound('Masternode not found');
         return entryJson(found);

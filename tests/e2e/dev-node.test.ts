@@ -150,7 +150,7 @@ describe('dev node: transaction life cycle over RPC', () => {
   it('reports the single validator as the masternode list, and no peers', async () => {
     const op = toHex(node.dev!.operator.publicKey);
     const list = await rpc.call<Record<string, unknown>[]>('masternodelist');
-    expect(list).toEqual([{ operator: op, owner: null, collateral: null, addr: null, status: 'ENABLED', registeredheight: 0, lastheartbeat: null, penalties: 0 }]);
+    expect(list).toEqual([{ operator: op, owner: null, collateral: null, addr: null, status: 'ENABLED', registeredheight: 0, lastheartbeat: null, penalties: '0', offences: 0, uptime: null }]);
     expect(await rpc.call('masternodecount')).toEqual({ total: 1, enabled: 1 });
     expect(await rpc.call('masternodestatus')).toEqual(list[0]);
     expect(await rpc.call('masternodestatus', [op])).toEqual(list[0]);

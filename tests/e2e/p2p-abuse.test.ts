@@ -94,6 +94,25 @@ describe('p2p abuse on loopback', () => {
     expect(b.net.scores.isBanned(a.net.peerId, Date.now())).toBe(true);
   });
 
+  it('requests over quota are refused at stream open and charged', async () => {
+    const set = new MasternodeSet();
+    const b = await startNode(set, { protocols: { forkpoll: { quota: { burst: 2, perSecond: 0.001 } } } });
+    const a = await startNode(set);
+    let answered = 0;
+    await b.net.onRequest('forkpoll', () => {
+      answered++;
+      return Buffer.from('hash');
+    });
+    await a.net.start();
+    await b.net.start();
+    await link(a, b);
+    for (let i = 0; i < 2; i++) expect(Buffer.from(await a.net.request(b.net.peerId, 'forkpoll', Uint8Array.of(i))).toString()).toBe('hash');
+    await expect(a.net.request(b.net.peerId, 'forkpoll', Uint8Array.of(3))).rejects.toMatchObject({ code: P2pCode.StreamFailed });
+    expect(answered).toBe(2);
+    expect(b.net.refusalCount(P2pCode.RateLimited)).toBe(1);
+    expect(await metricValue(b, 'rate_limited_total', { scope: 'p2p' })).toBe(1);
+  });
+
   it('caps inbound connections per remote IP', async () => {
     const set = new MasternodeSet();
     const b = await startNode(set, { maxConnectionsPerIp: 1 });

@@ -36,8 +36,8 @@ export async function startNode(
   set: MasternodeSet,
   opts: { masternode?: boolean; withKey?: boolean } & Partial<Omit<P2pNetworkOptions, 'isActiveMasternode' | 'metrics'>> = {},
 ): Promise<TestNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'timecoin-p2p-'));
-  const secret = opts.masternode === true || opts.withKey === true ? generateSecretKey() : null;
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'timecoin-p2p-'));
+  const secret = opts.operatorSecret ?? (opts.masternode === true || opts.withKey === true ? generateSecretKey() : null);
   if (opts.masternode === true) set.add(secret!);
   const registry = new Registry();
   const metrics = createMetrics(registry);
@@ -59,7 +59,7 @@ export async function startNode(
 export async function stopAll(): Promise<void> {
   const nodes = started.splice(0);
   await Promise.allSettled(nodes.map((n) => n.net.stop()));
-  for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
+  for (const dir of new Set(nodes.map((n) => n.dir))) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Poll `cond` every 10 ms until true or `ms` passes (then throw with `what`). */

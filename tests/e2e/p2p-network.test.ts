@@ -38,6 +38,7 @@ describe('p2p network on loopback', () => {
     expect(a.net.getPeerInfo()[0]!.masternode).toBeNull(); // b has no registered key
     expect(b.net.getNetworkInfo()).toMatchObject({ connections: 1, masternodes: 1, networkactive: true });
     expect(await metricValue(b, 'active_peers')).toBe(1);
+    expect(await b.net.ping(a.net.peerId)).toBeGreaterThanOrEqual(0);
   });
 
   it('three nodes: bootstrap dialling, gossip reaches everyone, in order, batched', async () => {
@@ -92,6 +93,57 @@ describe('p2p network on loopback', () => {
     await keyless.net.start();
     await link(keyless, b);
     expect(() => keyless.net.send(b.net.peerId, 'consensus', Buffer.from('x'))).toThrow(expect.objectContaining({ code: P2pCode.NotMasternode }));
+  });
+
+  it('a restarted masternode keeps its peer id and its envelopes are not taken for replays', async () => {
+    const set = new MasternodeSet();
+    const a = await startNode(set, { masternode: true });
+    const b = await startNode(set, { masternode: true });
+    const seen: string[] = [];
+    await b.net.onGossip('consensus', (p) => void seen.push(Buffer.from(p).toString()));
+    await a.net.start();
+    await b.net.start();
+    await link(a, b);
+    a.net.send(b.net.peerId, 'consensus', Buffer.from('before restart'));
+    await waitFor(() => seen.length === 1, 'first message');
+    await a.net.stop();
+    await waitFor(() => peersOf(b).length === 0, 'a gone');
+    // same operator secret, same data directory: a new process in all but name
+    const again = await startNode(set, { operatorSecret: a.secret, dataDir: a.dir });
+    await again.net.start();
+    expect(again.net.peerId).toBe(a.net.peerId);
+    await link(again, b);
+    again.net.send(b.net.peerId, 'consensus', Buffer.from('after restart'));
+    await waitFor(() => seen.length === 2, 'message after restart');
+    expect(seen).toEqual(['before restart', 'after restart']);
+    expect(b.net.refusalCount(P2pCode.Replay)).toBe(0);
+    // even with a LOST data directory the clock part of the nonce keeps it fresh: accepted
+    await again.net.stop();
+    await waitFor(() => peersOf(b).length === 0, 'again gone');
+    const lost = await startNode(set, { operatorSecret: a.secret });
+    await lost.net.start();
+    await link(lost, b);
+    lost.net.send(b.net.peerId, 'consensus', Buffer.from('after losing the datadir'));
+    await waitFor(() => seen.length === 3, 'message after a lost datadir');
+    expect(b.net.refusalCount(P2pCode.Replay)).toBe(0);
+  });
+
+  it('carries a full-size block message (2 MB) intact through batching and backpressure', async () => {
+    const set = new MasternodeSet();
+    const a = await startNode(set);
+    const b = await startNode(set);
+    const got: Uint8Array[] = [];
+    await b.net.onGossip('block', (p) => void got.push(p));
+    await a.net.start();
+    await b.net.start();
+    await link(a, b);
+    const big = Buffer.alloc(2_000_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    a.net.send(b.net.peerId, 'block', big);
+    a.net.send(b.net.peerId, 'block', Buffer.from('small after big'));
+    await waitFor(() => got.length === 2, 'both blocks');
+    expect(Buffer.compare(Buffer.from(got[0]!), big)).toBe(0);
+    expect(Buffer.from(got[1]!).toString()).toBe('small after big');
   });
 
   it('request/response, timeout, unhandled protocol, oversized response', async () => {

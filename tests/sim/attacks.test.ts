@@ -71,6 +71,14 @@ describe('each Byzantine behaviour fires and is met', () => {
     const r = runs('twins', 4, 10);
     expect(r.evidence).toBeGreaterThan(0);
   });
+  it('followers (no key) finalize every height the validators do, from commits and block sync', () => {
+    const withFollower = Array.from({ length: 24 }, (_, i) => runScenario({ seed: 700 + i, n: 4, scenario: 'partition', sigs: 'memo' })).filter((r) => r.plan.followers > 0);
+    expect(withFollower.length).toBeGreaterThan(0);
+    for (const r of withFollower) {
+      expect(r.ok, r.summary).toBe(true);
+      expect(r.minHeight, r.summary).toBeGreaterThanOrEqual(2); // the follower is in the minimum
+    }
+  });
   it('crash-after-sign: crashes strike between a step’s effects, and laggards sync', () => {
     const r = runs('crash-after-sign');
     expect(r.all.reduce((s, x) => s + x.midStepCrashes, 0)).toBeGreaterThan(0);

@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSigner, generateSecretKey } from '../../chain/ed25519.js';
-import { openEnvelope, sealEnvelope, verifyEnvelope } from '../../p2p/envelope.js';
+import { admitEnvelope, openEnvelope, sealEnvelope, verifyEnvelope } from '../../p2p/envelope.js';
+import { protocolByName } from '../../p2p/protocols.js';
 import { P2pCode, P2pError } from '../../p2p/errors.js';
 import { NONCE_FILE, NonceSource } from '../../p2p/nonce.js';
 import { ReplayGuard } from '../../p2p/replay-guard.js';
@@ -73,6 +75,44 @@ describe('envelope', () => {
   });
 });
 
+describe('admitEnvelope', () => {
+  const s = createSigner(generateSecretKey());
+  const spec = protocolByName('consensus');
+  const ctx = (replay: ReplayGuard, active = true) => ({ peerKey: s.publicKey, network: 'dev', spec, isActiveMasternode: () => active, replay, now: 10_000 });
+
+  it('admits once, then refuses the copy; checks sender, masternode, signature', () => {
+    const g = new ReplayGuard();
+    const wire = sealEnvelope(s, 'dev', spec.id, 1n, 10_000, Buffer.from('v'));
+    expect(Buffer.from(admitEnvelope(wire, ctx(g))).toString()).toBe('v');
+    expect(() => admitEnvelope(wire, ctx(g))).toThrow(expect.objectContaining({ code: P2pCode.Replay }));
+    const other = createSigner(generateSecretKey());
+    expect(() => admitEnvelope(sealEnvelope(other, 'dev', spec.id, 2n, 10_000, Buffer.from('v')), ctx(g))).toThrow(expect.objectContaining({ code: P2pCode.BadSignature }));
+    expect(() => admitEnvelope(sealEnvelope(s, 'dev', spec.id, 3n, 10_000, Buffer.from('v')), ctx(g, false))).toThrow(expect.objectContaining({ code: P2pCode.NotMasternode }));
+    // a forged signature is refused and NOT recorded: the genuine envelope with that nonce still passes
+    const genuine = Buffer.from(sealEnvelope(s, 'dev', spec.id, 4n, 10_000, Buffer.from('v')));
+    const forged = Buffer.from(genuine);
+    forged[forged.length - 1]! ^= 1;
+    expect(() => admitEnvelope(forged, ctx(g))).toThrow(expect.objectContaining({ code: P2pCode.BadSignature }));
+    expect(Buffer.from(admitEnvelope(genuine, ctx(g))).toString()).toBe('v');
+  });
+
+  it('fuzz: random bytes are only ever refused with a P2pError', () => {
+    const g = new ReplayGuard();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          admitEnvelope(bytes, ctx(g));
+        } catch (e) {
+          expect(e).toBeInstanceOf(P2pError);
+          return;
+        }
+        throw new Error('random bytes admitted');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('nonce source', () => {
   let dir: string;
   beforeEach(async () => {
@@ -82,28 +122,40 @@ describe('nonce source', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('is strictly increasing within a boot and across simulated restarts', async () => {
+  it('is strictly increasing across simulated restarts, even when the clock steps back', async () => {
     let last = -1n;
-    for (let boot = 1; boot <= 3; boot++) {
-      const src = await NonceSource.open(dir); // a restart: a new process reading the same file
-      expect(src.bootCounter).toBe(boot);
+    // restarts at t = 1,000,000 ms, then the clock jumps back an hour, then to 0
+    for (const t0 of [1_000_000, 1_000_000 - 3_600_000, 0]) {
+      const src = await NonceSource.open(dir, t0); // a restart: a new process reading the same file
       for (let i = 0; i < 1000; i++) {
-        const n = src.next();
+        const n = src.next(t0 + Math.floor(i / 10)); // many nonces per millisecond too
         expect(n > last).toBe(true);
         last = n;
       }
+      expect(src.storedCeiling >= last).toBe(true); // what is on disk covers what was handed out
+      expect(BigInt((await readFile(join(dir, NONCE_FILE), 'utf8')).trim())).toBe(src.storedCeiling);
     }
-    expect((await readFile(join(dir, NONCE_FILE), 'utf8')).trim()).toBe('3');
   });
 
-  it('a boot that handed out nothing still moves the counter (crash before first use)', async () => {
-    await NonceSource.open(dir);
-    const b = await NonceSource.open(dir);
-    expect(b.next()).toBe((2n << 32n) | 1n);
+  it('a lost data directory still starts above earlier nonces while the clock moves forward', async () => {
+    const first = await NonceSource.open(dir, 5_000);
+    const used = first.next(5_000);
+    await rm(join(dir, NONCE_FILE));
+    const fresh = await NonceSource.open(dir, 5_001);
+    expect(fresh.next(5_001) > used).toBe(true);
   });
 
-  it('refuses a corrupt counter file rather than restarting at 0', async () => {
+  it('normal running rewrites the ceiling about once a minute, not per nonce', async () => {
+    const src = await NonceSource.open(dir, 0);
+    const c0 = src.storedCeiling;
+    for (let t = 0; t < 59_000; t += 100) src.next(t);
+    expect(src.storedCeiling).toBe(c0);
+    src.next(61_000);
+    expect(src.storedCeiling > c0).toBe(true);
+  });
+
+  it('refuses a corrupt nonce file rather than restarting at 0', async () => {
     await writeFile(join(dir, NONCE_FILE), 'garbage');
-    await expect(NonceSource.open(dir)).rejects.toThrow(/corrupt/);
+    await expect(NonceSource.open(dir, 0)).rejects.toThrow(/corrupt/);
   });
 });

@@ -310,7 +310,7 @@ describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
     store = undefined;
     const [[, metaHex]] = (await dumpPrefix(dir, 'M')) as [[string, string]];
     const meta = Buffer.from(metaHex, 'hex');
-    meta[0] = 2;
+    meta[0] = 1; // a version-1 database (before the masternode registry) is refused
     await pokeRaw(dir, Buffer.from('M'), meta);
     await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.SchemaMismatch });
   });
