@@ -18,8 +18,11 @@ import {
   evidenceIndexKey,
   masternodeKey,
   registryUndoKey,
+  decodeUtxo,
+  utxoKey,
   type RegistryUndo,
 } from './layout.js';
+import type { ChainDb } from './store-queries.js';
 import { applyOffence, type MasternodeRecord, type MasternodeRegistry, type RegistryView } from './masternode.js';
 import { decodeRegistrationPayload } from './registration.js';
 import type { BatchOp } from './store-batch.js';
@@ -161,4 +164,23 @@ export function planRegistryDisconnect(block: Block, undo: RegistryUndo, registr
       for (const k of undo.evidence) reg.deleteEvidence(k);
     },
   };
+}
+
+/**
+ * planRegistryConnect with the collaterals resolved: from the block's own outputs, else with one
+ * getMany from the UTXO set before the block (the store's only read for the registry).
+ */
+export async function readAndPlanRegistry(db: Pick<ChainDb, 'getMany'>, block: Block, registry: RegistryView): Promise<RegistryPlan> {
+  const inBlock = new Map<string, UtxoEntry>();
+  for (const tx of block.txs) {
+    tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
+  }
+  const outside = registrationCollaterals(block).filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
+  const raws = outside.length === 0 ? [] : await db.getMany(outside.map((o) => utxoKey(o.txid, o.index)));
+  const read = new Map<string, UtxoEntry>();
+  outside.forEach((o, i) => {
+    const raw = raws[i];
+    if (raw !== undefined) read.set(outpointKey(o.txid, o.index), decodeUtxo(raw));
+  });
+  return planRegistryConnect(block, registry, (txid, index) => inBlock.get(outpointKey(txid, index)) ?? read.get(outpointKey(txid, index)));
 }

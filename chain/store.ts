@@ -39,7 +39,7 @@ import {
 } from './layout.js';
 import { blockDelta, connectReadKeys, createdKeys, planConnect, planDisconnect, storedBlockDelta, type BatchOp, type Outpoint } from './store-batch.js';
 import { MasternodeRegistry, type MasternodeRecord, type RegistryView } from './masternode.js';
-import { planRegistryConnect, planRegistryDisconnect, registrationCollaterals, type RegistryPlan } from './store-registry.js';
+import { planRegistryDisconnect, readAndPlanRegistry } from './store-registry.js';
 import {
   loadRegistry,
   decodeStoredBlock,
@@ -156,26 +156,6 @@ export class ChainStore {
     this.stats = stats;
   }
 
-  /**
-   * Plan the registry ops of connecting `block`: registration collaterals resolve from the block's
-   * own earlier outputs or, with one getMany, from the UTXO set before the block.
-   */
-  private async planRegistry(block: Block): Promise<RegistryPlan> {
-    const wanted = registrationCollaterals(block);
-    const inBlock = new Map<string, UtxoEntry>();
-    for (const tx of block.txs) {
-      tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
-    }
-    const outside = wanted.filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
-    const raws = outside.length === 0 ? [] : await this.db.getMany(outside.map((o) => utxoKey(o.txid, o.index)));
-    const read = new Map<string, UtxoEntry>();
-    outside.forEach((o, i) => {
-      const raw = raws[i];
-      if (raw !== undefined) read.set(outpointKey(o.txid, o.index), decodeUtxo(raw));
-    });
-    return planRegistryConnect(block, this.reg, (txid, index) => inBlock.get(outpointKey(txid, index)) ?? read.get(outpointKey(txid, index)));
-  }
-
   /** Wait for queued writes, then close the database; later calls fail with NotOpen. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -267,7 +247,7 @@ export class ChainStore {
       const delta = blockDelta(genesis);
       const keys = connectReadKeys(genesis, delta);
       const plan = planConnect(genesis, delta, await this.db.getMany(keys), { count: 0, totalAmount: 0n }, undefined);
-      const registry = await this.planRegistry(genesis);
+      const registry = await readAndPlanRegistry(this.db, genesis, this.reg);
       plan.ops.push(...registry.ops);
       const meta: ChainMeta = { schemaVersion: SCHEMA_VERSION, chainId: genesis.hash, network };
       plan.ops.push({ type: 'put', key: CHAIN_META_KEY, value: encodeChainMeta(meta) }, { type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
@@ -293,7 +273,7 @@ export class ChainStore {
       }
       const delta = blockDelta(block);
       const plan = planConnect(block, delta, await this.db.getMany(connectReadKeys(block, delta)), this.stats, certificate);
-      const registry = await this.planRegistry(block);
+      const registry = await readAndPlanRegistry(this.db, block, this.reg);
       plan.ops.push(...registry.ops);
       if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
       await this.write(plan.ops);

@@ -37,7 +37,7 @@ export interface World {
   now(): number;
   /** Deliver `input` to instance `node` after `delayMs`, unless it has crashed since (incarnation). */
   later(node: number, incarnation: number, delayMs: number, input: DelayedInput): void;
-  /** Number of node instances (validators plus twin copies). */
+  /** Number of node instances (validators, twin copies, followers). */
   readonly instances: number;
   /** To every other instance. */
   broadcast(from: number, msg: ConsensusMessage): void;
@@ -139,6 +139,10 @@ export class SimNode {
     this.backlog.length = 0;
     this.crashAfterEffects = null;
     this.crashAfterSending = null;
+    // The node process's memory goes too (only the disk survives).
+    this.pushed.clear();
+    this.syncQuietUntil = -1;
+    this.current = null;
   }
 
   /** Arm a crash that strikes after `k` more effects have executed (possibly mid-step). */

@@ -55,6 +55,18 @@ describe('genesis registrations', () => {
     expect(() => g([{ allocation: 1, operatorPublicKey: operator(0).publicKey, addr: addrOf(0) }])()).not.toThrow();
   });
 
+  it('genesis.json carries registrations and rebuilds the same genesis', async () => {
+    const { writeGenesisFile, readGenesisFile, genesisBlock } = await import('../../src/genesis-file.js');
+    const file = `${dir}/genesis.json`;
+    const allocations = [{ publicKey: owner(0).publicKey, amount: MASTERNODE_COLLATERAL }];
+    const registrations = [{ allocation: 0, operatorPublicKey: operator(0).publicKey, addr: addrOf(0) }];
+    await writeGenesisFile(file, { network: 'testnet', timestampMs: T0, proposer: null, allocations, registrations });
+    const back = await readGenesisFile(file);
+    expect(toHex(genesisBlock(back).hash)).toBe(toHex(createGenesis({ network: 'testnet', timestampMs: T0, allocations, registrations }).hash));
+    await writeGenesisFile(file, { network: 'testnet', timestampMs: T0, proposer: null, allocations });
+    expect(toHex(genesisBlock(await readGenesisFile(file)).hash)).toBe(toHex(createGenesis({ network: 'testnet', timestampMs: T0, allocations }).hash));
+  });
+
   it('the input-less genesis form is refused in any later block (no-inputs)', async () => {
     const genesisReg = c.genesis.txs[1]!;
     expect(genesisReg.kind).toBe(TxKind.MasternodeRegistration);
