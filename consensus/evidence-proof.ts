@@ -32,7 +32,7 @@ import {
   type Heartbeat,
 } from './heartbeat-codec.js';
 import { makeValidatorSet } from './leader.js';
-import type { Bytes, EquivocationEvidence } from './types.js';
+import { MsgType, type Bytes, type EquivocationEvidence } from './types.js';
 
 /** offenceId of an equivocation: one per (height, view, message type). */
 export function equivocationOffenceId(height: number, view: number, msgType: number): Bytes {
@@ -44,9 +44,15 @@ export function heartbeatOffenceId(sequence: number): Bytes {
   return sha256(new ByteWriter(2 + 8).bytes(Buffer.from('HB')).u64(BigInt(sequence)).finish());
 }
 
-/** The evidence payload for an engine `evidence` effect. */
+/**
+ * The evidence payload for an engine `evidence` effect. A PRE-PREPARE's signature covers only
+ * its block hash, so the block bytes are dropped from the proof: two 2 MB proposals would not fit
+ * a transaction (MAX_TX_SIZE), and the proof needs only the signed statements.
+ */
 export function equivocationEvidence(e: EquivocationEvidence): EvidencePayload {
-  return { kind: EvidenceKind.Equivocation, offender: e.offender, height: e.height, offenceId: equivocationOffenceId(e.height, e.view, e.msgType), proof: encodeEvidence(e) };
+  const strip = <T extends EquivocationEvidence['first']>(s: T): T => (s.type === MsgType.PrePrepare ? { ...s, block: new Uint8Array(0) } : s);
+  const slim: EquivocationEvidence = { ...e, first: strip(e.first), second: strip(e.second) };
+  return { kind: EvidenceKind.Equivocation, offender: e.offender, height: e.height, offenceId: equivocationOffenceId(e.height, e.view, e.msgType), proof: encodeEvidence(slim) };
 }
 
 /** The evidence payload for two heartbeats with one (operator, sequence) and different contents. */

@@ -22,7 +22,7 @@ export interface TestAcceptResult {
 }
 
 export interface TestAcceptDeps {
-  readonly store: Pick<ChainStore, 'tip' | 'loadView' | 'getTransaction'>;
+  readonly store: Pick<ChainStore, 'tip' | 'loadView' | 'getTransaction' | 'registry'>;
   readonly mempool: Mempool;
   readonly chainId: Uint8Array;
   readonly sigCache: SignatureCache | null;
@@ -46,6 +46,8 @@ export async function testAccept(txs: readonly Transaction[], deps: TestAcceptDe
   };
   const scratch = new Mempool({
     chainId: deps.chainId,
+    // The same registry rules as the real pool (registrations: owner signature, uniqueness).
+    registry: () => store.registry,
     sigCache: deps.sigCache,
     minFeeRate: mempool.minFeeRate,
     maxTransactions: Number.MAX_SAFE_INTEGER,

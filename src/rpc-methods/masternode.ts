@@ -48,7 +48,6 @@ export function masternodeMethods(s: NodeServices): MethodTable {
           return entryJson(mine);
         }
         const want = which.toLowerCase();
-        // Spent registrations are not listed, but asking for one by name still answers.
         const found = all.find((m) => toHex(m.operator) === want || (m.collateral !== null && m.collateral === want));
         if (found === undefined) throw notFound('Masternode not found');
         return entryJson(found);

@@ -246,10 +246,18 @@ export function runScenario(opts: RunOptions): RunResult {
     const trace = toHex(sha256(new TextEncoder().encode(checker.commits.map((c) => `${c.instance}/${c.height}/${c.hash}/${c.time}`).join('\n'))));
     const v = checker.violations[0];
     const byz = [...plan.byzantine].map(([k, kind]) => `${k}:${kind}`).join(',');
+    // The call that reproduces this run, non-default options included.
+    const extra = [
+      opts.sigs !== undefined ? `sigs: '${opts.sigs}'` : '',
+      opts.blockSync === false ? 'blockSync: false' : '',
+      opts.extraHeights !== undefined ? `extraHeights: ${opts.extraHeights}` : '',
+      opts.livenessBoundMs !== undefined ? `livenessBoundMs: ${opts.livenessBoundMs}` : '',
+    ].filter((x) => x !== '');
+    const custom = opts.engine || opts.configure ? ' (with the same custom engine/configure)' : '';
     const summary =
       `seed=${seed} n=${n} scenario=${scenario} byz=[${byz}] twins=[${plan.twins}] followers=${plan.followers} ` +
       (v ? `FAILED ${v.kind} at t=${v.time}: ${v.detail.slice(0, 400)}` : `ok heights ${minHonest()}..${maxHonest()}`) +
-      ` — reproduce: runScenario({ seed: ${seed}, n: ${n}, scenario: '${scenario}' })`;
+      ` — reproduce: runScenario({ ${[`seed: ${seed}`, `n: ${n}`, `scenario: '${scenario}'`, ...extra].join(', ')} })${custom}`;
     return {
       seed, n, scenario, ok: checker.ok, violations: checker.violations, plan,
       minHeight: minHonest(), maxHeight: maxHonest(), healAt: plan.healAt, finalityAfterHealMs,

@@ -96,6 +96,17 @@ describe('consensus equivocation (500 TIME)', () => {
     expect(await c.verdict([createEvidenceTx(equivocation(0, 1, 1))])).toBe('ok');
   });
 
+  it('PRE-PREPARE equivocation with 2 MB blocks fits a transaction (block bytes are not part of the proof)', async () => {
+    const { signPrePrepare } = await import('../../consensus/messages.js');
+    const big = (fill: number) => new Uint8Array(2_000_000).fill(fill);
+    const first = signPrePrepare(operator(1), c.chainId, 1, 0, id('x'), big(1));
+    const second = signPrePrepare(operator(1), c.chainId, 1, 0, id('y'), big(2));
+    const ev = equivocationEvidence({ kind: 'equivocation', offender: operator(1).publicKey, height: 1, view: 0, msgType: MsgType.PrePrepare, first, second });
+    expect(ev.proof.length).toBeLessThan(1000);
+    await c.mine([createEvidenceTx(ev)]);
+    expect(record(1).bannedHeight).toBe(2);
+  });
+
   it('a proof that does not hold → bad-evidence', async () => {
     const good = equivocation(1);
     const agree = equivocation(1, 1, 0, ['a', 'a']);
@@ -179,6 +190,15 @@ describe('conflicting heartbeats (100 TIME) and false attestations (10 TIME)', (
     const att = signAttestation(operator(2), c.chainId, heartbeatId(c.chainId, good));
     const { falseAttestationEvidence } = await import('../../consensus/evidence-proof.js');
     expect(await c.verdict([createEvidenceTx(falseAttestationEvidence(att, good))])).toBe(RuleCode.BadEvidence);
+  });
+
+  it('three conflicting-heartbeat offences (three sequences) ban at BAN_OFFENCES', async () => {
+    await c.mine([createEvidenceTx(conflictingHeartbeats(3, 0)), createEvidenceTx(conflictingHeartbeats(3, 1))]);
+    expect(record(3)).toMatchObject({ penalty: 200n * UNITS_PER_TIME, offences: 2, bannedHeight: null });
+    const h = c.store.tip().height + 1;
+    await c.mine([createEvidenceTx(conflictingHeartbeats(3, 2))]);
+    expect(record(3)).toMatchObject({ penalty: 300n * UNITS_PER_TIME, offences: 3, bannedHeight: h });
+    expect(member(3, h + 1)).toBe(false);
   });
 
   it('the third offence bans (BAN_OFFENCES) and the node leaves the next set', async () => {
