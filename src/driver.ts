@@ -59,6 +59,8 @@ export interface DriverOptions {
   readonly onFatal: (err: Error) => void;
   /** Where detected offences wait for a block (kind-3 transactions; null: dropped). */
   readonly evidence?: EvidencePool | null;
+  /** A peer's consensus message was refused (p2p charges provable misbehaviour; null: ignored). */
+  readonly onRejected?: ((from: string, code: string) => void) | null;
 }
 
 const MSG_NAMES: Record<number, string> = { 1: 'pre_prepare', 2: 'prepare', 3: 'commit', 4: 'view_change', 5: 'new_view', 6: 'decision' };
@@ -217,6 +219,7 @@ export class ConsensusDriver {
         return null;
       case 'rejected':
         this.log.debug({ code: e.code, detail: e.detail, from: e.from }, 'consensus input rejected');
+        if (e.from !== undefined) this.o.onRejected?.(e.from, e.code);
         return null;
     }
   }

@@ -7,12 +7,15 @@
  * proposer, a single validator that finalizes through the same driver and engine code path as
  * any n. Other networks need the masternode registry and p2p, which arrive with their issues.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { hashBlockBytes } from '../chain/block.js';
 import { SignatureCache, verifySignature, type Signer } from '../chain/ed25519.js';
-import { toHex } from '../chain/hash.js';
+import { bytesEqual, toHex } from '../chain/hash.js';
+import { attachConsensus, consensusTransport, reportConsensusRejection } from '../p2p/consensus-link.js';
+import { P2pNetwork } from '../p2p/network.js';
 import { EvidencePool } from '../chain/evidence-pool.js';
 import { Mempool } from '../chain/mempool.js';
 import { ChainStore } from '../chain/store.js';
@@ -26,7 +29,9 @@ import { CONSENSUS_STATE_FILE } from './consensus-state.js';
 import { ensureDevChain, type DevChain } from './dev-chain.js';
 import { ConsensusDriver } from './driver.js';
 import { FinalityTracker } from './finality.js';
-import { genesisBlock } from './genesis-file.js';
+import { GENESIS_FILE, genesisBlock, readGenesisFile, type GenesisFile } from './genesis-file.js';
+import { networkServices, TxGossip } from './node-p2p.js';
+import { loadOperatorKey } from './operator-key.js';
 import { childLogger, createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { nodeMethods } from './rpc-methods/index.js';
@@ -45,6 +50,8 @@ export interface NodeOptions {
   /** Wait after the first pending transaction before starting a block (default 25 ms). */
   readonly txBatchDelayMs?: number;
   readonly rpcLimits?: Partial<RpcLimits>;
+  /** Overrides config.p2p.port (non-dev networks). */
+  readonly p2pPort?: number;
 }
 
 /** How the node ended: null after a clean close, else the error that stopped it. */
@@ -56,6 +63,7 @@ interface Parts {
   driver?: ConsensusDriver;
   finality?: FinalityTracker;
   rpc?: RpcServer;
+  net?: P2pNetwork;
   statusTimer?: NodeJS.Timeout;
 }
 
@@ -104,13 +112,27 @@ export class Node {
 
   private async start(): Promise<void> {
     const c = this.opts.config;
-    if (c.network !== 'dev') {
-      throw new Error(`network ${c.network} cannot run in this build: it needs the masternode validator set and p2p; use --dev`);
-    }
     await mkdir(c.datadir, { recursive: true, mode: 0o700 });
-    const dev = await ensureDevChain(c.datadir, this.now());
-    this.dev = dev;
-    const genesis = genesisBlock(dev.genesis);
+    let genesisParams: GenesisFile;
+    let operator: Signer | null;
+    let operatorSecret: Uint8Array | null = null;
+    if (c.network === 'dev') {
+      const dev = await ensureDevChain(c.datadir, this.now());
+      this.dev = dev;
+      genesisParams = dev.genesis;
+      operator = dev.operator;
+    } else {
+      // testnet / mainnet: the genesis parameters and the operator key come from the datadir
+      // (`timecoin testnet` or an operator's own set-up); the node runs p2p (docs/node.md).
+      const file = join(c.datadir, GENESIS_FILE);
+      if (!existsSync(file)) throw new Error(`${file} is missing: a ${c.network} node needs the network's genesis parameters`);
+      genesisParams = await readGenesisFile(file);
+      if (genesisParams.network !== c.network) throw new Error(`${file} describes a ${genesisParams.network} chain, but this node runs ${c.network}`);
+      const key = await loadOperatorKey(c.operatorKeyFile, c.network);
+      operator = key?.signer ?? null;
+      operatorSecret = key?.secretKey ?? null;
+    }
+    const genesis = genesisBlock(genesisParams);
     const store = (this.parts.store = await ChainStore.open(join(c.datadir, 'chain')));
     await store.initialize(genesis, c.network); // idempotent; refuses a datadir holding another chain
     const chainId = store.chainId;
@@ -124,7 +146,7 @@ export class Node {
       const set = store.validatorSetAt(height);
       return set.length > 0 ? set : designated;
     };
-    this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: dev.created }, 'chain opened');
+    this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: this.dev?.created ?? false }, 'chain opened');
 
     const sigCache = new SignatureCache();
     const mempool = new Mempool({
@@ -133,37 +155,84 @@ export class Node {
     const evidence = new EvidencePool();
     const finality = (this.parts.finality = new FinalityTracker(this.metrics, this.now));
     const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now, evidence });
+
+    // p2p (non-dev only): the network exists before the driver (its transport), and is attached
+    // to the driver and started after it (docs/p2p.md "Wiring into the node").
+    let net: P2pNetwork | null = null;
+    if (c.network !== 'dev') {
+      const p2pLog = childLogger(this.root, 'p2p');
+      net = this.parts.net = await P2pNetwork.create({
+        network: c.network,
+        listen: [`/ip4/${c.p2p.listenHost}/tcp/${this.opts.p2pPort ?? c.p2p.port}`],
+        bootstrap: c.p2p.bootstrap,
+        operatorSecret,
+        dataDir: c.datadir,
+        isActiveMasternode: (k) => store.validatorSetAt(store.tip().height + 1).some((v) => bytesEqual(v, k)),
+        metrics: this.metrics,
+        logger: p2pLog,
+        maxConnections: c.p2p.maxConnections,
+        maxConnectionsPerIp: c.p2p.maxPerIp,
+        now: this.now,
+      });
+    }
+    const consensusLog = childLogger(this.root, 'consensus');
+    // A validator is paid at its registration's owner key (the coinbase rule); unregistered: its operator key.
+    const rewardPublicKey = operator === null ? null
+      : (store.masternodes().find((r) => r.spentHeight === null && bytesEqual(r.operator, operator.publicKey))?.owner ?? operator.publicKey);
     const driver = (this.parts.driver = new ConsensusDriver({
-      engine: this.engineConfig(chainId, dev.operator),
+      engine: this.engineConfig(chainId, operator),
       store,
       mempool,
       checks,
       finality,
       stateFile: join(c.datadir, CONSENSUS_STATE_FILE),
       validatorsAt,
-      rewardPublicKey: dev.operator.publicKey,
+      rewardPublicKey,
       idleBlockIntervalMs: c.consensus.idleBlockIntervalMs,
       txBatchDelayMs: this.opts.txBatchDelayMs ?? 25,
       now: this.now,
-      logger: childLogger(this.root, 'consensus'),
+      logger: consensusLog,
       metrics: this.metrics,
-      transport: null,
+      transport: net === null ? null : consensusTransport(net, (e) => consensusLog.debug({ code: e.code }, 'consensus send dropped')),
       onFatal: (err) => this.onFatal(err),
       evidence,
+      onRejected: net === null ? null : (from, code) => reportConsensusRejection(net, from, code),
     }));
     this.updateGauges(store, mempool);
+
+    let gossip: TxGossip | null = null;
+    if (net !== null) {
+      gossip = new TxGossip(net, {
+        mempool,
+        store,
+        log: childLogger(this.root, 'p2p'),
+        onAccepted: (txid) => {
+          finality.noteAccepted(txid);
+          this.metrics.mempoolTransactions.set(mempool.size);
+          driver.onTransactionsAvailable();
+        },
+      });
+      await gossip.attach();
+      await attachConsensus(net, (msg, from) => driver.onPeerMessage(msg, from));
+    }
     await driver.boot();
+    if (net !== null) {
+      await net.start();
+      this.log.info({ peerId: net.peerId, addresses: net.addresses, bootstrap: c.p2p.bootstrap.length, validator: operator !== null }, 'p2p started');
+    }
 
     const services = createServices({
       network: c.network, chainId, version: VERSION, store, mempool, sigCache, driver, finality, metrics: this.metrics,
-      operatorKey: dev.operator.publicKey, validatorsAt, requestStop: () => this.requestStop(),
+      operatorKey: operator?.publicKey ?? null, validatorsAt, requestStop: () => this.requestStop(),
+      p2p: net === null ? null : networkServices(net),
+      gossip: gossip === null ? null : (tx) => gossip.announce(tx),
     });
     await this.startRpc(nodeMethods(services, this.metrics));
-    this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of this build: running as a standalone dev validator');
+    if (net === null) this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of the dev node: running as a standalone dev validator');
     this.startStatus(store, mempool, driver);
   }
 
-  private engineConfig(chainId: Uint8Array, signer: Signer): EngineConfig {
+  private engineConfig(chainId: Uint8Array, signer: Signer | null): EngineConfig {
     const t = this.opts.config.consensus;
     return {
       chainId,
@@ -247,13 +316,15 @@ export class Node {
     }
   }
 
-  /** Close in reverse order of creation: status, rpc, consensus driver (its running step completes), store. */
+  /** Close in reverse order of creation: status, rpc, p2p, consensus driver (its running step completes), store. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const p = this.parts;
       if (p.statusTimer !== undefined) clearInterval(p.statusTimer);
       // Each part is closed even if an earlier one failed to: the store must always be released.
       await this.quietly('rpc', async () => p.rpc?.close());
+      // p2p stops before the driver: no peer message arrives at a closing driver.
+      await this.quietly('p2p', async () => p.net?.stop());
       await this.quietly('consensus', async () => p.driver?.close());
       p.finality?.closeAll();
       await this.quietly('store', async () => p.store?.close());

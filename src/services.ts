@@ -15,6 +15,7 @@ import type { Bytes } from '../consensus/types.js';
 import type { ConsensusDriver } from './driver.js';
 import type { FinalPlace, FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
+import type { NetworkServices } from './node-p2p.js';
 import { testAccept, type TestAcceptResult } from './test-accept.js';
 
 /** Read side of the chain store. */
@@ -65,8 +66,10 @@ export interface NodeServices {
   masternodes(): MasternodeEntry[];
   /** This node's operator key, or null for a non-validator. */
   readonly operatorKey: Bytes | null;
-  /** Connected peers (none until p2p/ exists). */
+  /** Connected peers (0 without p2p). */
   peerCount(): number;
+  /** The network (getpeerinfo, addnode, …); null when this node runs no p2p (the dev node). */
+  readonly p2p: NetworkServices | null;
   /** Close the node soon (after the current answer is sent). */
   requestStop(): void;
 }
@@ -84,6 +87,10 @@ export interface ServicesDeps {
   readonly operatorKey: Bytes | null;
   readonly validatorsAt: (height: number) => readonly Bytes[];
   readonly requestStop: () => void;
+  /** The running network, if any. */
+  readonly p2p?: NetworkServices | null;
+  /** Gossip a transaction the mempool accepted from RPC (null: no p2p). */
+  readonly gossip?: ((tx: Transaction) => void) | null;
 }
 
 /** Wire the services onto the node's parts. */
@@ -100,13 +107,15 @@ export function createServices(d: ServicesDeps): NodeServices {
       d.finality.noteAccepted(r.txid);
       d.metrics?.mempoolTransactions.set(d.mempool.size);
       d.driver.onTransactionsAvailable();
+      d.gossip?.(tx);
       return r.txid;
     },
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),
     watchFinality: (txidHex, timeoutMs, signal) => d.finality.watch(txidHex, timeoutMs, signal),
     masternodes: () => masternodeEntries(d),
-    peerCount: () => 0,
+    peerCount: () => d.p2p?.peerCount() ?? 0,
+    p2p: d.p2p ?? null,
     requestStop: d.requestStop,
   };
 }

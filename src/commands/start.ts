@@ -23,14 +23,19 @@ interface StartFlags {
   logLevel?: string;
 }
 
-function banner(node: Node): string {
+function banner(node: Node, datadir: string): string {
   const dev = node.dev!;
+  const call = `{"jsonrpc":"2.0","id":1,"method":"getaddressbalance","params":["${dev.wallet.address}"]}`;
   return [
-    `timecoin dev node running (${dev.created ? 'new chain' : 'resumed'})`,
+    `timecoin dev node running (${dev.created ? 'new chain' : 'resumed'}); JSON logs follow on stdout`,
     `  rpc:      ${node.rpcUrl}`,
-    `  api key:  ${dev.apiKey}   (also in ${DEV_APIKEY_FILE})`,
-    `  address:  ${dev.wallet.address}   (keys in ${DEV_WALLET_FILE})`,
-    '  stop with Ctrl-C',
+    `  api key:  ${dev.apiKey}`,
+    `            saved in ${join(datadir, DEV_APIKEY_FILE)}; send it as "Authorization: Bearer <key>"`,
+    `  wallet:   ${dev.wallet.address}`,
+    `            funded by genesis; address and keys in ${join(datadir, DEV_WALLET_FILE)}`,
+    `  datadir:  ${datadir}`,
+    `  try:      curl -s -H 'Authorization: Bearer ${dev.apiKey}' -d '${call}' ${node.rpcUrl}`,
+    '  stop with Ctrl-C (the next start resumes this chain)',
     '',
   ].join('\n');
 }
@@ -50,7 +55,7 @@ export async function runStart(flags: StartFlags, stderr: (t: string) => void = 
   const config = loadConfig({ flags: configFlags });
   const logger = createLogger({ level: config.log.level, base: { network: config.network } });
   const node = await Node.create({ config, logger });
-  if (node.dev !== null) stderr(banner(node) + `  datadir:  ${join(config.datadir)}\n`);
+  if (node.dev !== null) stderr(banner(node, config.datadir));
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;

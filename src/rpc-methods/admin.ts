@@ -1,7 +1,8 @@
 /**
- * Admin methods (SPEC §5): addnode, disconnectnode, stop. Until p2p/ exists the peer actions are
- * refused with −8 "p2p is not available in this build" (after their params are checked), never
- * pretended to succeed.
+ * Admin methods (SPEC §5): addnode, disconnectnode, stop. On a node without p2p (the dev node)
+ * the peer actions are refused with −8 "p2p is not available in this build" (after their params
+ * are checked), never pretended to succeed; with p2p they dial / hang up (a failure is −8 with
+ * the network's reason).
  */
 import { invalidParameter } from '../../rpc/errors.js';
 import { defineMethod, type MethodTable } from '../../rpc/methods.js';
@@ -19,16 +20,28 @@ export function adminMethods(s: NodeServices): MethodTable {
         { name: 'node', type: 'string', maxLength: 1024 },
         { name: 'command', type: 'string', maxLength: 16 },
       ],
-      handler: ([, command]) => {
+      handler: async ([node, command]) => {
         if (!ADDNODE_COMMANDS.includes(command)) throw invalidParameter(`command must be one of ${ADDNODE_COMMANDS.join(', ')}`);
-        throw invalidParameter(NO_P2P);
+        if (s.p2p === null) throw invalidParameter(NO_P2P);
+        try {
+          await s.p2p.addNode(node, command);
+        } catch (err) {
+          throw invalidParameter(`addnode failed: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`);
+        }
+        return null;
       },
     }),
     disconnectnode: defineMethod({
       scope: 'admin',
       params: [{ name: 'address', type: 'string', maxLength: 1024 }],
-      handler: () => {
-        throw invalidParameter(NO_P2P);
+      handler: async ([address]) => {
+        if (s.p2p === null) throw invalidParameter(NO_P2P);
+        try {
+          await s.p2p.disconnectNode(address);
+        } catch (err) {
+          throw invalidParameter(`disconnectnode failed: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`);
+        }
+        return null;
       },
     }),
     stop: defineMethod({

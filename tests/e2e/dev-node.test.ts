@@ -2,14 +2,16 @@
  * A real dev node (in-process Node.create, real LevelDB in a temp datadir, real HTTP): the full
  * transaction life cycle, restart, idle-interval blocks, and the read methods of SPEC §5.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress } from '../../chain/address.js';
 import { createSigner, generateSecretKey } from '../../chain/ed25519.js';
 import { fromHex, toHex } from '../../chain/hash.js';
 import { buildTransfer } from '../../chain/tx-builder.js';
+import { ApiKeyStore } from '../../rpc/apikeys.js';
 import type { Node } from '../../src/node.js';
-import { Rpc, devApiKey, devWallet, startDevNode, tempDir, transfer, waitFor } from './helpers.js';
+import { Rpc, devApiKey, devWallet, rpcRaw, startDevNode, tempDir, transfer, waitFor } from './helpers.js';
 
 const TIME = 100_000_000n;
 
@@ -252,6 +254,52 @@ describe('dev node: a transaction while it waits in the mempool', () => {
       expect(await rpc.call('getrawmempool')).toEqual([]);
     } finally {
       await node.close();
+      rmSync(datadir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('dev node: a restart keeps the chain, the API keys and the dev wallet', () => {
+  it('an API key created before the restart works after it; dev-wallet.json and dev-apikey are unchanged', async () => {
+    const datadir = tempDir();
+    try {
+      let node = await startDevNode(datadir, { idleMs: 600_000 });
+      const wallet = readFileSync(join(datadir, 'dev-wallet.json'));
+      const devKey = devApiKey(datadir);
+      let rpc = new Rpc(node.rpcUrl, devKey);
+      // A key created while the node runs (as `timecoin apikey create` does), used before the restart.
+      const created = new ApiKeyStore(datadir).create({ scopes: ['read'], name: 'before-restart' });
+      let reader = new Rpc(node.rpcUrl, created.key);
+      await waitFor('the node to accept the new key', async () => ((await rpcRaw(node.rpcUrl, created.key, 'getblockcount')).status === 200 ? true : undefined), 5_000, 200);
+      const { chainid } = await rpc.call<ChainInfo>('getblockchaininfo');
+      const tx = await transfer(rpc, devWallet(datadir), encodeAddress(createSigner(generateSecretKey()).publicKey, 'dev'), 3n * TIME, chainid);
+      const txid = await rpc.call<string>('sendrawtransaction', [toHex(tx.bytes)]);
+      const fin = await rpc.call<Finality>('waittransactionfinality', [txid, 20_000]);
+      expect(fin.finalized).toBe(true);
+      const balance = await reader.call<Balance>('getaddressbalance', [node.dev!.wallet.address]);
+      const before = await reader.call<ChainInfo>('getblockchaininfo');
+      await node.close();
+      expect((await node.exited).fatal).toBeNull();
+
+      node = await startDevNode(datadir, { idleMs: 600_000 });
+      try {
+        expect(node.dev!.created).toBe(false);
+        expect(readFileSync(join(datadir, 'dev-wallet.json')).equals(wallet)).toBe(true);
+        expect(devApiKey(datadir)).toBe(devKey);
+        expect(node.dev!.apiKey).toBe(devKey);
+        rpc = new Rpc(node.rpcUrl, devKey);
+        reader = new Rpc(node.rpcUrl, created.key);
+        // The pre-restart key authenticates at once (apikeys.json is read at start), with its scope.
+        const after = await reader.call<ChainInfo>('getblockchaininfo');
+        expect(after).toMatchObject({ chainid: before.chainid, bestblockhash: before.bestblockhash, finalizedheight: before.finalizedheight });
+        expect(await reader.call('gettransactionfinality', [txid])).toEqual(fin);
+        expect(await reader.call('getaddressbalance', [node.dev!.wallet.address])).toEqual(balance);
+        expect((await rpcRaw(node.rpcUrl, created.key, 'sendrawtransaction', ['00'])).status).toBe(403);
+        expect(await rpc.call('getblockcount')).toBe(before.blocks);
+      } finally {
+        await node.close();
+      }
+    } finally {
       rmSync(datadir, { recursive: true, force: true });
     }
   });

@@ -1,18 +1,19 @@
 /**
  * Every SPEC §5 error code reached by a real request to a real dev node: decode (−22), missing
  * inputs (−25), rules (−26 with the rule as the message), already in chain (−27), unknown (−5),
- * bad params (−32602, −8), no such method (−32601), parse (−32700), and HTTP 401/403/429.
+ * bad params (−32602, −8), no such method (−32601), parse (−32700), and HTTP 401/403/429; double
+ * spends (−26 mempool-conflict, −25 once mined), oversize (−26 tx-too-large, HTTP 413), batches.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TxKind } from '../../chain/constants.js';
+import { MAX_BLOCK_SIZE, MAX_TX_SIZE, TxKind } from '../../chain/constants.js';
 import { fromHex, toHex } from '../../chain/hash.js';
-import { createTransaction, withSignatures, type Transaction, type TxOutput } from '../../chain/transaction.js';
-import { signInputs, type Coin } from '../../chain/tx-builder.js';
+import { createTransaction, encodedTxSize, withSignatures, type Transaction, type TxOutput } from '../../chain/transaction.js';
+import { buildTransfer, signInputs, type Coin } from '../../chain/tx-builder.js';
 import { ApiKeyStore } from '../../rpc/apikeys.js';
 import type { Node } from '../../src/node.js';
-import { Rpc, coinsOf, devApiKey, devWallet, rpcRaw, startDevNode, tempDir, transfer } from './helpers.js';
+import { Rpc, coinsOf, devApiKey, devWallet, rpcRaw, startDevNode, tempDir, transfer, waitFor } from './helpers.js';
 
 describe('RPC errors from a real dev node', () => {
   let datadir: string;
@@ -109,6 +110,129 @@ describe('RPC errors from a real dev node', () => {
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32700);
   });
 
+  it('double spend: −26 mempool-conflict while the first is pending, −25 missing-inputs once it is in a block', async () => {
+    const me = wallet().signer.publicKey;
+    const [spendable] = (await coinsOf(rpc, wallet().address)).sort((a, b) => (a.amount > b.amount ? -1 : 1));
+    const first = signed([{ amount: spendable!.amount - 10_000n, publicKey: me }], spendable);
+    const second = signed([{ amount: spendable!.amount - 20_000n, publicKey: me }], spendable); // same input, other tx
+    expect(toHex(second.txid)).not.toBe(toHex(first.txid));
+    const txid = await rpc.call<string>('sendrawtransaction', [toHex(first.bytes)]);
+    // While the first may still be pending the second conflicts with it; once final, its input is spent.
+    const pending = await rpc.raw('sendrawtransaction', [toHex(second.bytes)]);
+    expect(pending.status).toBe(200);
+    expect([
+      { code: -26, message: 'mempool-conflict' },
+      { code: -25, message: 'missing-inputs' },
+    ]).toContainEqual({ code: pending.body.error?.code, message: pending.body.error?.message });
+    expect((await rpc.call<{ finalized: boolean }>('waittransactionfinality', [txid, 20_000])).finalized).toBe(true);
+    expect(await rpc.error('sendrawtransaction', [toHex(second.bytes)])).toMatchObject({ code: -25, message: 'missing-inputs' });
+    coin = (await coinsOf(rpc, wallet().address)).sort((a, b) => (a.amount > b.amount ? -1 : 1))[0]!;
+  });
+
+  it('double spend held in the mempool: −26 mempool-conflict, deterministically', async () => {
+    // A second node that waits 3 s before making a block, so the first spend is surely pending.
+    const dir = tempDir();
+    const slow = await startDevNode(dir, { idleMs: 600_000, txBatchDelayMs: 3_000 });
+    try {
+      const r = new Rpc(slow.rpcUrl, devApiKey(dir));
+      const w = devWallet(dir);
+      const cid = fromHex((await r.call<{ chainid: string }>('getblockchaininfo')).chainid);
+      const [c] = await coinsOf(r, w.address);
+      const mk = (fee: bigint) =>
+        signInputs(
+          createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid: c!.txid, prevIndex: c!.index, signature: new Uint8Array(64) }], outputs: [{ amount: c!.amount - fee, publicKey: w.signer.publicKey }] }),
+          cid,
+          w.signer,
+        );
+      const a = mk(10_000n);
+      await r.call('sendrawtransaction', [toHex(a.bytes)]);
+      const e = await r.error('sendrawtransaction', [toHex(mk(20_000n).bytes)]);
+      expect(e).toMatchObject({ code: -26, message: 'mempool-conflict' });
+      expect(typeof (e.data as { detail: string }).detail).toBe('string');
+      expect(await r.call('getrawmempool')).toEqual([toHex(a.txid)]);
+    } finally {
+      await slow.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('oversize: −26 tx-too-large for a transaction over 1,000,000 bytes (2 MB and 4 MB of hex accepted by the body limit)', async () => {
+    const me = wallet().signer.publicKey;
+    /** A signed transfer of `coin` whose encoding is at least `bytes` long (many small outputs). */
+    const ofSize = (bytes: number): Transaction => {
+      let n = 1;
+      while (encodedTxSize(1, n, 0) < bytes) n++;
+      return signed(Array.from({ length: n }, () => ({ amount: 1_000n, publicKey: me })));
+    };
+    const just = ofSize(MAX_TX_SIZE + 1);
+    expect(just.bytes.length).toBeGreaterThan(MAX_TX_SIZE);
+    expect(just.bytes.length).toBeLessThan(MAX_TX_SIZE + 100);
+    const e = await rpc.error('sendrawtransaction', [toHex(just.bytes)]);
+    expect(e).toMatchObject({ code: -26, message: 'tx-too-large' });
+    expect((e.data as { detail: string }).detail).toContain(String(just.bytes.length));
+    // The largest transaction the RPC decodes at all (MAX_BLOCK_SIZE, 4,000,000 hex characters).
+    const big = ofSize(MAX_BLOCK_SIZE - 64);
+    expect(big.bytes.length).toBeLessThanOrEqual(MAX_BLOCK_SIZE);
+    expect(await rpc.error('sendrawtransaction', [toHex(big.bytes)])).toMatchObject({ code: -26, message: 'tx-too-large' });
+    // Beyond it the hex parameter itself is refused (−32602), still under the 4 MiB body limit.
+    const huge = ofSize(MAX_BLOCK_SIZE + 1);
+    expect(await rpc.error('sendrawtransaction', [toHex(huge.bytes)])).toMatchObject({ code: -32602 });
+    expect(await rpc.call('getrawmempool')).toEqual([]);
+  });
+
+  it('HTTP 413 for a body over the 4 MiB limit, and the node keeps serving', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'sendrawtransaction', params: ['00'.repeat(2 * 1024 * 1024 + 16)] });
+    expect(body.length).toBeGreaterThan(4 * 1024 * 1024);
+    const res = await fetch(node.rpcUrl, { method: 'POST', headers: { authorization: `Bearer ${rpc.key}`, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: number }; id: unknown })).toMatchObject({ error: { code: -32600 }, id: null });
+    expect(typeof (await rpc.call('getblockcount'))).toBe('number');
+  });
+
+  it('a batch against the real node: results and errors in order, notifications unanswered, over the cap refused', async () => {
+    const { chainid } = await rpc.call<{ chainid: string }>('getblockchaininfo');
+    const tx = buildTransfer({ chainId: fromHex(chainid), signer: wallet().signer, coins: [coin], recipients: [{ amount: 3_000n, publicKey: wallet().signer.publicKey }], feeRate: 1n });
+    const post = async (key: string, payload: unknown) => {
+      const res = await fetch(node.rpcUrl, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      return { status: res.status, body: (await res.json()) as { id: unknown; result?: unknown; error?: { code: number; message: string } }[] };
+    };
+    const height = await rpc.call<number>('getblockcount');
+    const batch = await post(rpc.key, [
+      { jsonrpc: '2.0', id: 1, method: 'getblockcount' },
+      { jsonrpc: '2.0', id: 'two', method: 'nosuchmethod' },
+      { jsonrpc: '2.0', id: 3, method: 'sendrawtransaction', params: ['zz'] },
+      { jsonrpc: '2.0', method: 'getblockcount' }, // a notification: runs, no entry
+      { jsonrpc: '2.0', id: 4, method: 'getblockhash', params: ['abc'] },
+      42, // malformed entry
+      { jsonrpc: '2.0', id: 5, method: 'sendrawtransaction', params: [toHex(tx.bytes)] },
+      { jsonrpc: '2.0', id: 6, method: 'sendrawtransaction', params: [toHex(tx.bytes)] },
+      { id: 7, method: 'getblockhash', params: [0] }, // 1.0 shape inside the batch
+    ]);
+    expect(batch.status).toBe(200);
+    const b = batch.body;
+    expect(b).toHaveLength(8);
+    expect(b[0]).toEqual({ jsonrpc: '2.0', id: 1, result: height });
+    expect(b[1]).toMatchObject({ id: 'two', error: { code: -32601 } });
+    expect(b[2]).toMatchObject({ id: 3, error: { code: -22 } });
+    expect(b[3]).toMatchObject({ id: 4, error: { code: -32602 } });
+    expect(b[4]).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(b[5]).toEqual({ jsonrpc: '2.0', id: 5, result: toHex(tx.txid) });
+    expect(b[6]).toMatchObject({ id: 6, error: { code: -26 } }); // already-in-mempool, or −27 once final
+    expect([-26, -27]).toContain(b[6]!.error!.code);
+    expect(b[7]).toMatchObject({ id: 7, error: null, result: await rpc.call('getblockhash', [0]) });
+    expect((await rpc.call<{ finalized: boolean }>('waittransactionfinality', [toHex(tx.txid), 20_000])).finalized).toBe(true);
+    coin = (await coinsOf(rpc, wallet().address)).sort((a, x) => (a.amount > x.amount ? -1 : 1))[0]!;
+
+    // Over the batch cap: one −32600 for the whole request, nothing runs.
+    const capped = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rpc.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'getblockcount' }))),
+    });
+    expect(capped.status).toBe(200);
+    expect((await capped.json()) as unknown).toMatchObject({ id: null, error: { code: -32600 } });
+  });
+
   it('HTTP 401 without or with an unknown key, 403 outside the scope, 429 over the rate', async () => {
     const none = await rpcRaw(node.rpcUrl, null, 'getblockcount');
     expect(none.status).toBe(401);
@@ -118,6 +242,8 @@ describe('RPC errors from a real dev node', () => {
 
     const keys = new ApiKeyStore(datadir);
     const reader = keys.create({ scopes: ['read'], ratePerSecond: 1 }).key;
+    // Created in the same reload as `reader` (polling with a not-yet-known key spends the address's failed-auth budget).
+    const batchReader = keys.create({ scopes: ['read'], ratePerSecond: 1_000 }).key;
     // The node re-reads apikeys.json at most once a second: wait until it knows the new key.
     const deadline = Date.now() + 5_000;
     let first = await rpcRaw(node.rpcUrl, reader, 'getblockcount');
@@ -134,5 +260,22 @@ describe('RPC errors from a real dev node', () => {
     expect(limited.status).toBe(429);
     expect(limited.body.error?.code).toBe(-32005);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // In a batch, a scope failure is −32002 in that entry's slot; the other entries run, HTTP stays 200.
+    const res = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${batchReader}`, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'getblockcount' },
+        { jsonrpc: '2.0', id: 2, method: 'sendrawtransaction', params: ['00'] },
+        { jsonrpc: '2.0', id: 3, method: 'stop' },
+      ]),
+    });
+    expect(res.status).toBe(200);
+    const scoped = (await res.json()) as { id: number; result?: unknown; error?: { code: number } }[];
+    expect(scoped[0]).toMatchObject({ id: 1, result: expect.any(Number) });
+    expect(scoped[1]).toMatchObject({ id: 2, error: { code: -32002 } });
+    expect(scoped[2]).toMatchObject({ id: 3, error: { code: -32002 } });
+    expect((await fetch(new URL('health', node.rpcUrl))).status).toBe(200);
   });
 });

@@ -1,0 +1,126 @@
+/**
+ * The node's network part (docs/p2p.md "Wiring into the node"): one `P2pNetwork` per non-dev
+ * node, the consensus seam (p2p/consensus-link.ts), transaction gossip on `/timecoin/tx/1`, and
+ * the RPC view of the network (getpeerinfo, getnetworkinfo, addnode, disconnectnode).
+ *
+ * Transaction gossip: a transaction the mempool accepts (from RPC or from a peer) is broadcast
+ * once — a bounded set of txids already gossiped stops echoes. A received transaction goes
+ * through the same mempool acceptance as `sendrawtransaction`; a refusal that proves the bytes
+ * invalid costs the sender `handler-rejected` (or `decode-failed`) through the p2p penalty
+ * table, while refusals an honest relay can hit (already known, a conflicting spend, missing
+ * inputs after a race, a full pool, a low fee under our policy) are ignored.
+ */
+import '../p2p/polyfill.js';
+import { RuleCode, RuleError } from '../chain/errors.js';
+import { toHex } from '../chain/hash.js';
+import type { Mempool } from '../chain/mempool.js';
+import type { ChainStore } from '../chain/store.js';
+import { decodeTransaction, type Transaction } from '../chain/transaction.js';
+import { MAX_TX_SIZE } from '../chain/constants.js';
+import { P2pCode, P2pError } from '../p2p/errors.js';
+import type { P2pNetwork } from '../p2p/network.js';
+import type { Logger } from './logger.js';
+
+/** What RPC may ask of the network (null in NodeServices when p2p is not running). */
+export interface NetworkServices {
+  peerInfo(): unknown[];
+  networkInfo(): { connections: number; localaddresses: string[]; networkactive: boolean; [k: string]: unknown };
+  addNode(addr: string, command: string): Promise<void>;
+  disconnectNode(target: string): Promise<void>;
+  peerCount(): number;
+}
+
+/** Refusals an honest relay can run into: not the sender's fault. */
+const RACES: ReadonlySet<string> = new Set([
+  RuleCode.AlreadyInMempool,
+  RuleCode.AlreadyInChain,
+  RuleCode.MempoolConflict,
+  RuleCode.MempoolFull,
+  RuleCode.MissingInputs,
+  RuleCode.InsufficientFee,
+  RuleCode.CollateralClaimed,
+  RuleCode.DuplicateOperator,
+  RuleCode.DuplicateEvidence,
+  RuleCode.EvidenceTooOld,
+]);
+
+const SEEN_MAX = 50_000;
+
+/** Transaction gossip over one network: `announce` after a local accept, `attach` for arrivals. */
+export class TxGossip {
+  private readonly seen = new Map<string, true>();
+
+  constructor(
+    private readonly net: P2pNetwork,
+    private readonly deps: {
+      readonly mempool: Mempool;
+      readonly store: ChainStore;
+      /** After a peer's transaction entered the mempool (finality note, metrics, driver wake-up). */
+      readonly onAccepted: (txid: Uint8Array) => void;
+      readonly log: Logger;
+    },
+  ) {}
+
+  /** Gossip an accepted transaction to every peer, once per txid. */
+  announce(tx: Transaction): void {
+    if (!this.mark(toHex(tx.txid))) return;
+    try {
+      this.net.broadcast('tx', tx.bytes);
+    } catch (err) {
+      this.deps.log.debug({ err }, 'tx gossip failed');
+    }
+  }
+
+  async attach(): Promise<void> {
+    await this.net.onGossip('tx', async (payload) => {
+      let tx: Transaction;
+      try {
+        tx = decodeTransaction(payload, MAX_TX_SIZE);
+      } catch (err) {
+        throw new P2pError(P2pCode.DecodeFailed, `transaction: ${(err as Error).message}`);
+      }
+      const id = toHex(tx.txid);
+      if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return;
+      try {
+        await this.deps.mempool.acceptWithStore(tx, this.deps.store);
+      } catch (err) {
+        if (err instanceof RuleError && RACES.has(err.code)) return;
+        if (err instanceof RuleError) throw new P2pError(P2pCode.HandlerRejected, `invalid transaction ${id}: ${err.code}`);
+        this.deps.log.warn({ err, txid: id }, 'gossiped transaction could not be checked');
+        return; // our own failure (store closing, tip churn): not the peer's fault
+      }
+      this.deps.onAccepted(tx.txid);
+      this.announce(tx);
+    });
+  }
+
+  private mark(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, true);
+    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
+}
+
+/** The peer id named by `target`: a peer id, or a multiaddr ending in /p2p/<id>. */
+function peerIdOf(target: string): string {
+  if (!target.startsWith('/')) return target;
+  const m = /\/p2p\/([^/]+)$/.exec(target);
+  if (m === null) throw new P2pError(P2pCode.NotConnected, 'address has no /p2p/<peer id> component');
+  return m[1]!;
+}
+
+/** The RPC view of `net`. */
+export function networkServices(net: P2pNetwork): NetworkServices {
+  return {
+    peerInfo: () => net.getPeerInfo(),
+    networkInfo: () => ({ ...net.getNetworkInfo() }),
+    peerCount: () => net.getNetworkInfo().connections,
+    async addNode(addr, command) {
+      // add / onetry both dial now; "remove" only disconnects (there is no persistent added-node list yet).
+      if (command === 'remove') await net.disconnect(peerIdOf(addr));
+      else await net.connect(addr);
+    },
+    disconnectNode: async (target) => net.disconnect(peerIdOf(target)),
+  };
+}
