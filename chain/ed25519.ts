@@ -126,10 +126,13 @@ export class SignatureCache {
   get size(): number {
     return this.seen.size;
   }
-  /** Verify through the cache: a remembered key skips the curve work. */
-  verify(key: string, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  /**
+   * Verify through the cache: a remembered key skips the curve work. `message` may be a thunk
+   * so a hit does not even build the signed bytes (block connect after mempool admission).
+   */
+  verify(key: string, publicKey: Uint8Array, message: Uint8Array | (() => Uint8Array), signature: Uint8Array): boolean {
     if (this.seen.has(key)) return true;
-    const ok = verifySignature(publicKey, message, signature);
+    const ok = verifySignature(publicKey, typeof message === 'function' ? message() : message, signature);
     if (ok) this.add(key);
     return ok;
   }

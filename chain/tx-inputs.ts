@@ -43,10 +43,10 @@ export function verifyTxSignatures(tx: Transaction, publicKeys: readonly Uint8Ar
   if (publicKeys.length !== tx.inputs.length) throw new TypeError('one public key per input');
   tx.inputs.forEach((input, i) => {
     const pk = publicKeys[i]!;
-    const message = txSigningMessage(ctx.chainId, tx.txid, i);
+    const message = () => txSigningMessage(ctx.chainId, tx.txid, i);
     const ok = ctx.sigCache
       ? ctx.sigCache.verify(sigCacheKey(tx.txid, i, pk, input.signature), pk, message, input.signature)
-      : verifySignature(pk, message, input.signature);
+      : verifySignature(pk, message(), input.signature);
     if (!ok) throw new RuleError(RuleCode.BadSignature, `input ${i} signature does not verify`, { index: i });
   });
 }

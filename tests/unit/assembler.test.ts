@@ -9,27 +9,18 @@ import { assembleBlock } from '../../chain/assembler.js';
 import { HEADER_SIZE, encodedBlockSize, type Block } from '../../chain/block.js';
 import { checkBlockContext, checkBlockSanity, coinbaseHeight } from '../../chain/block-rules.js';
 import { BLOCK_REWARD, MAX_BLOCK_SIZE, TxKind } from '../../chain/constants.js';
-import { SignatureCache } from '../../chain/ed25519.js';
 import { toHex } from '../../chain/hash.js';
 import { Mempool } from '../../chain/mempool.js';
 import { encodedTxSize, type Transaction } from '../../chain/transaction.js';
 import { MapView, type UtxoView } from '../../chain/utxo.js';
 import { CHAIN_ID, coinOf, fund, id, out, signer, spend, type Coin } from './chain-fixtures.js';
-import { txAtRate } from './mempool-fixtures.js';
+import { CountingCache, txAtRate } from './mempool-fixtures.js';
 
 const alice = signer(11);
 const bob = signer(12);
 const miner = signer(13);
 const PREV = id('parent block');
 const T0 = 1_700_000_000_000;
-
-class CountingCache extends SignatureCache {
-  misses = 0;
-  override verify(key: string, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    if (!this.has(key)) this.misses++;
-    return super.verify(key, publicKey, message, signature);
-  }
-}
 
 let view: MapView;
 let cache: CountingCache;

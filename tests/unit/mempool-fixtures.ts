@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { RuleError, type RuleCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
 import type { Mempool } from '../../chain/mempool.js';
-import type { Signer } from '../../chain/ed25519.js';
+import { SignatureCache, type Signer } from '../../chain/ed25519.js';
 import { encodedTxSize, type Transaction } from '../../chain/transaction.js';
 import { out, spend, type Coin } from './chain-fixtures.js';
 
@@ -44,4 +44,13 @@ export function expectRejected(m: Mempool, fn: () => unknown, code: RuleCode): R
   expect((caught as RuleError).code).toBe(code);
   expect(snapshot(m)).toEqual(before);
   return caught as RuleError;
+}
+
+/** A SignatureCache that counts signatures which actually reach the curve (cache misses). */
+export class CountingCache extends SignatureCache {
+  misses = 0;
+  override verify(key: string, publicKey: Uint8Array, message: Uint8Array | (() => Uint8Array), signature: Uint8Array): boolean {
+    if (!this.has(key)) this.misses++;
+    return super.verify(key, publicKey, message, signature);
+  }
 }

@@ -5,7 +5,6 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_MONEY, TxKind } from '../../chain/constants.js';
-import { SignatureCache } from '../../chain/ed25519.js';
 import { RuleCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
 import { Mempool, type MempoolConfig } from '../../chain/mempool.js';
@@ -14,20 +13,11 @@ import { createTransaction, outpointKey } from '../../chain/transaction.js';
 import { sigCacheKey } from '../../chain/tx-inputs.js';
 import { MapView } from '../../chain/utxo.js';
 import { CHAIN_ID, coinOf, coinbase, fund, id, out, signer, spend, type Coin } from './chain-fixtures.js';
-import { expectRejected, txAtRate } from './mempool-fixtures.js';
+import { CountingCache, expectRejected, txAtRate } from './mempool-fixtures.js';
 
 const alice = signer(1);
 const bob = signer(2);
 const carol = signer(3);
-
-/** Counts signatures that actually reach the curve (cache misses). */
-class CountingCache extends SignatureCache {
-  misses = 0;
-  override verify(key: string, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    if (!this.has(key)) this.misses++;
-    return super.verify(key, publicKey, message, signature);
-  }
-}
 
 let view: MapView;
 let cache: CountingCache;
