@@ -3,14 +3,18 @@
  * The `timecoin` command line. Commands are added as their issues land; every failure is one
  * clear line on stderr and exit code 1 (SPEC §6), with the stack only under --verbose.
  */
+// First: libp2p 3 needs Promise.withResolvers, which Node 20 lacks (docs/p2p.md).
+import '../p2p/polyfill.js';
 import { Command, CommanderError } from 'commander';
 import { registerApikeyCommand } from './commands/apikey.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerClientCommands } from './commands/index.js';
+import { VERSION } from './version.js';
 
 const program = new Command()
   .name('timecoin')
   .description('TIME Coin-style blockchain node: stake-backed masternodes running PBFT over a LevelDB UTXO store')
+  .version(VERSION, '-V, --version', 'print the version')
   .option('--verbose', 'print stack traces on errors')
   .exitOverride();
 

@@ -53,6 +53,7 @@ export interface Config {
     readonly timeoutFactor: number;
     readonly timeoutMaxMs: number;
     readonly idleBlockIntervalMs: number;
+    readonly heartbeatIntervalMs: number;
   };
   readonly mempool: { readonly maxTransactions: number; readonly minFeeRate: bigint };
   readonly log: { readonly level: LogLevel };

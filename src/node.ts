@@ -1,11 +1,12 @@
 /**
- * A running node, wired in order — store → chain (mempool, block checks) → consensus driver →
- * rpc (p2p comes later) — by `Node.create()`, and unwound in reverse by `close()`
- * (ARCHITECTURE example 10). Each part logs through a child logger `{module}`.
+ * A running node, wired in order — store → chain (mempool, block checks) → p2p network →
+ * consensus driver → (p2p attached and started) → rpc — by `Node.create()`, and unwound in
+ * reverse by `close()` (ARCHITECTURE example 10). Each part logs through a child logger `{module}`.
  *
- * Only the dev network runs in this build (docs/node.md): its validator set is the genesis
- * proposer, a single validator that finalizes through the same driver and engine code path as
- * any n. Other networks need the masternode registry and p2p, which arrive with their issues.
+ * The dev network (docs/node.md) runs no p2p: its validator set is the genesis proposer, a single
+ * validator that finalizes through the same driver and engine code path as any n. Testnet and
+ * mainnet read `<datadir>/genesis.json` and the operator key (src/operator-key.ts), take their
+ * validator set from the masternode registry, and run p2p (src/node-p2p.ts, docs/p2p.md).
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -30,6 +31,7 @@ import { ensureDevChain, type DevChain } from './dev-chain.js';
 import { ConsensusDriver } from './driver.js';
 import { FinalityTracker } from './finality.js';
 import { GENESIS_FILE, genesisBlock, readGenesisFile, type GenesisFile } from './genesis-file.js';
+import { HeartbeatService } from './heartbeat-service.js';
 import { networkServices, TxGossip } from './node-p2p.js';
 import { loadOperatorKey } from './operator-key.js';
 import { childLogger, createLogger, type Logger } from './logger.js';
@@ -64,6 +66,7 @@ interface Parts {
   finality?: FinalityTracker;
   rpc?: RpcServer;
   net?: P2pNetwork;
+  heartbeats?: HeartbeatService;
   statusTimer?: NodeJS.Timeout;
 }
 
@@ -201,6 +204,7 @@ export class Node {
     this.updateGauges(store, mempool);
 
     let gossip: TxGossip | null = null;
+    let heartbeats: HeartbeatService | null = null;
     if (net !== null) {
       gossip = new TxGossip(net, {
         mempool,
@@ -214,11 +218,17 @@ export class Node {
       });
       await gossip.attach();
       await attachConsensus(net, (msg, from) => driver.onPeerMessage(msg, from));
+      heartbeats = this.parts.heartbeats = new HeartbeatService({
+        net, store, chainId, signer: operator, datadir: c.datadir, intervalMs: c.consensus.heartbeatIntervalMs, evidence,
+        metrics: this.metrics, log: childLogger(this.root, 'heartbeat'), now: this.now,
+      });
+      await heartbeats.attach();
     }
     await driver.boot();
     if (net !== null) {
       await net.start();
       this.log.info({ peerId: net.peerId, addresses: net.addresses, bootstrap: c.p2p.bootstrap.length, validator: operator !== null }, 'p2p started');
+      await heartbeats!.start();
     }
 
     const services = createServices({
@@ -226,6 +236,7 @@ export class Node {
       operatorKey: operator?.publicKey ?? null, validatorsAt, requestStop: () => this.requestStop(),
       p2p: net === null ? null : networkServices(net),
       gossip: gossip === null ? null : (tx) => gossip.announce(tx),
+      heartbeats,
     });
     await this.startRpc(nodeMethods(services, this.metrics));
     if (net === null) this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of the dev node: running as a standalone dev validator');
@@ -271,7 +282,7 @@ export class Node {
     this.metrics.finalizedHeight.set(store.finalized().height);
     this.metrics.utxoSetSize.set(store.utxoStats().count);
     this.metrics.mempoolTransactions.set(mempool.size);
-    this.metrics.activePeers.set(0);
+    if (this.parts.net === undefined) this.metrics.activePeers.set(0); // with p2p the peer manager keeps it
     this.metrics.peerSyncLag.set(0);
   }
 
@@ -283,7 +294,7 @@ export class Node {
       this.updateGauges(store, mempool);
       const c = driver.info();
       statusLog.info(
-        { height: store.tip().height, finalized: store.finalized().height, peers: 0, mempool: mempool.size, view: c.view, phase: c.phase },
+        { height: store.tip().height, finalized: store.finalized().height, peers: this.parts.net?.getNetworkInfo().connections ?? 0, mempool: mempool.size, view: c.view, phase: c.phase },
         'status',
       );
       try {
@@ -324,6 +335,7 @@ export class Node {
       // Each part is closed even if an earlier one failed to: the store must always be released.
       await this.quietly('rpc', async () => p.rpc?.close());
       // p2p stops before the driver: no peer message arrives at a closing driver.
+      await this.quietly('heartbeats', async () => p.heartbeats?.stop());
       await this.quietly('p2p', async () => p.net?.stop());
       await this.quietly('consensus', async () => p.driver?.close());
       p.finality?.closeAll();

@@ -89,8 +89,16 @@ export interface ServicesDeps {
   readonly requestStop: () => void;
   /** The running network, if any. */
   readonly p2p?: NetworkServices | null;
+  /** Counted heartbeats (null: no p2p, so lastheartbeat and uptime stay null). */
+  readonly heartbeats?: HeartbeatView | null;
   /** Gossip a transaction the mempool accepted from RPC (null: no p2p). */
   readonly gossip?: ((tx: Transaction) => void) | null;
+}
+
+/** What masternodelist reads from the heartbeat tracker (src/heartbeat-service.ts). */
+export interface HeartbeatView {
+  lastHeartbeat(operator: Uint8Array): number | null;
+  uptime(operator: Uint8Array): number;
 }
 
 /** Wire the services onto the node's parts. */
@@ -125,7 +133,8 @@ export function createServices(d: ServicesDeps): NodeServices {
  * spent ones), status at the next height. A chain without registrations shows the
  * genesis-designated validator (no owner, collateral or addr).
  */
-export function masternodeEntries(d: Pick<ServicesDeps, 'store' | 'validatorsAt'>): MasternodeEntry[] {
+export function masternodeEntries(d: Pick<ServicesDeps, 'store' | 'validatorsAt' | 'heartbeats'>): MasternodeEntry[] {
+  const hb = d.heartbeats ?? null;
   const next = d.store.tip().height + 1;
   const live = d.store.masternodes().filter((r) => r.spentHeight === null);
   if (live.length === 0) {
@@ -140,9 +149,9 @@ export function masternodeEntries(d: Pick<ServicesDeps, 'store' | 'validatorsAt'
     addr: r.addr,
     status: statusAt(r, next),
     registeredheight: r.registeredHeight,
-    lastheartbeat: null,
+    lastheartbeat: hb?.lastHeartbeat(r.operator) ?? null,
     penalties: r.penalty,
     offences: r.offences,
-    uptime: null,
+    uptime: hb === null ? null : hb.uptime(r.operator),
   }));
 }

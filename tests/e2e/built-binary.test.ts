@@ -1,8 +1,8 @@
 /**
  * The CLI as users install it: `npm run build` (tsc -p tsconfig.build.json → dist/) and then the
  * compiled `dist/src/cli.js` (package.json `bin`) run by plain `node`, without tsx: help, an API
- * key in a temp datadir, and a dev node that serves /health and getblockchaininfo over real HTTP
- * and exits 0 on SIGTERM.
+ * key in a temp datadir, a dev node that serves /health and getblockchaininfo over real HTTP
+ * (and `status` / `wallet balance` through the same binary) and exits 0 on SIGTERM.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -120,6 +120,14 @@ describe('the built binary (dist/src/cli.js)', () => {
     expect(info.chainid).toMatch(/^[0-9a-f]{64}$/);
     expect(await rpc.call('getnetworkinfo')).toMatchObject({ version: VERSION });
     expect((await rpcRaw(url, null, 'getblockchaininfo')).status).toBe(401);
+    // Client commands through the built binary too, against this node.
+    const client = ['--rpc-url', url, '--api-key-file', join(datadir, 'dev-apikey'), '--datadir', datadir];
+    const status = await runBin(['status', ...client]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^chain\s+dev$/m);
+    const balance = await runBin(['wallet', 'balance', devWallet(datadir).address, '--json', ...client]);
+    expect(balance.code, balance.stderr).toBe(0);
+    expect(JSON.parse(balance.stdout)).toMatchObject({ confirmed: '100000000000000' });
 
     p.child.kill('SIGTERM');
     const code = await Promise.race([p.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no exit 15 s after SIGTERM')), 15_000))]);

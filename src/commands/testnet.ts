@@ -1,0 +1,172 @@
+/**
+ * `timecoin testnet --validators N --out DIR [--base-port P] [--host H]` (SPEC §6): the files of
+ * a local N-validator testnet.
+ *
+ *   DIR/genesis.json          the shared genesis (also copied into every node folder)
+ *   DIR/faucet-wallet.json    {address, publicKey, privateKey} hex, funded by genesis (dev-wallet shape)
+ *   DIR/apikey                an all-scopes API key, imported into every node's apikeys.json
+ *   DIR/nodeI/config.json     network testnet, P2P on P + 2i, RPC on P + 2i + 1, bootstrap = the others
+ *   DIR/nodeI/operator.json   the operator key, plain JSON, mode 0600 (like the dev node's
+ *                             dev-operator.json: a local testnet holds no value; docs/node.md)
+ *   DIR/nodeI/owner-wallet.json  the collateral owner key (block rewards are paid to it)
+ *
+ * Genesis registers node i as a masternode (collateral: a genesis allocation of
+ * MASTERNODE_COLLATERAL to its owner key; docs/masternodes.md "Genesis registrations"). Peer ids
+ * are derived from the operator keys (docs/p2p.md "Identity binding"), so each node's bootstrap
+ * list names the other nodes with their /p2p/<id>. stdout: one line per node (datadir, RPC URL).
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { encodeAddress } from '../../chain/address.js';
+import { MASTERNODE_COLLATERAL, UNITS_PER_TIME } from '../../chain/constants.js';
+import { generateSecretKey, publicKeyOf } from '../../chain/ed25519.js';
+import { toHex } from '../../chain/hash.js';
+import { peerIdOfOperatorKey } from '../../p2p/consensus-link.js';
+import { ApiKeyStore } from '../../rpc/apikeys.js';
+import { loadConfig } from '../config.js';
+import { writeFileDurably } from '../consensus-state.js';
+import { genesisBlock, GENESIS_FILE, writeGenesisFile, type GenesisFile } from '../genesis-file.js';
+import { defaultConfigJson } from './init.js';
+import type { ClientIo } from './wallet.js';
+
+export const FAUCET_WALLET_FILE = 'faucet-wallet.json';
+export const TESTNET_APIKEY_FILE = 'apikey';
+export const TESTNET_OPERATOR_FILE = 'operator.json';
+export const TESTNET_OWNER_FILE = 'owner-wallet.json';
+export const DEFAULT_TESTNET_BASE_PORT = 24100;
+/** What genesis pays the faucet: 1,000,000 TIME. */
+export const FAUCET_FUNDS = 1_000_000n * UNITS_PER_TIME;
+const MAX_VALIDATORS = 64;
+
+export interface TestnetOptions {
+  readonly validators: number;
+  readonly out: string;
+  readonly basePort?: number;
+  /** Address the nodes listen on and dial (default 127.0.0.1). */
+  readonly host?: string;
+  readonly nowMs?: number;
+  /** Extra config.json keys for every node (tests: short timeouts). */
+  readonly configOverrides?: Record<string, unknown>;
+}
+
+export interface TestnetNode {
+  readonly datadir: string;
+  readonly p2pPort: number;
+  readonly rpcPort: number;
+  readonly peerId: string;
+  readonly operatorPublicKey: string;
+}
+
+export interface Testnet {
+  readonly dir: string;
+  readonly nodes: readonly TestnetNode[];
+  readonly apiKey: string;
+  readonly faucet: { readonly address: string; readonly publicKey: string; readonly privateKey: string };
+}
+
+function keyPair(): { secret: Uint8Array; publicKey: Uint8Array } {
+  const secret = generateSecretKey();
+  return { secret, publicKey: publicKeyOf(secret) };
+}
+
+function merge(into: Record<string, unknown>, extra: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(extra)) {
+    const cur = into[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof cur === 'object' && cur !== null && !Array.isArray(cur)) {
+      merge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    } else into[k] = v;
+  }
+}
+
+/** Write the testnet files; refuses a non-empty `out`. */
+export async function createTestnet(o: TestnetOptions): Promise<Testnet> {
+  const n = o.validators;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VALIDATORS) throw new Error(`--validators must be an integer 1–${MAX_VALIDATORS}`);
+  const base = o.basePort ?? DEFAULT_TESTNET_BASE_PORT;
+  if (!Number.isInteger(base) || base < 1 || base + 2 * n - 1 > 65535) throw new Error(`--base-port must leave room for ${2 * n} ports below 65536`);
+  const host = o.host ?? '127.0.0.1';
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) throw new Error('--host must be an IPv4 address');
+  const dir = resolve(o.out);
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty; refusing to overwrite`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+  const faucet = keyPair();
+  const operators = Array.from({ length: n }, keyPair);
+  const owners = Array.from({ length: n }, keyPair);
+  const nodes: TestnetNode[] = operators.map((op, i) => ({
+    datadir: join(dir, `node${i}`),
+    p2pPort: base + 2 * i,
+    rpcPort: base + 2 * i + 1,
+    peerId: peerIdOfOperatorKey(op.publicKey),
+    operatorPublicKey: toHex(op.publicKey),
+  }));
+  const addr = (i: number): string => `/ip4/${host}/tcp/${nodes[i]!.p2pPort}`;
+  const genesis: GenesisFile = {
+    network: 'testnet',
+    timestampMs: o.nowMs ?? Date.now(),
+    proposer: null,
+    allocations: [
+      { publicKey: faucet.publicKey, amount: FAUCET_FUNDS },
+      ...owners.map((w) => ({ publicKey: w.publicKey, amount: MASTERNODE_COLLATERAL })),
+    ],
+    registrations: operators.map((op, i) => ({ allocation: i + 1, operatorPublicKey: op.publicKey, addr: addr(i) })),
+  };
+  genesisBlock(genesis); // refuses bad parameters before anything else is written
+  await writeGenesisFile(join(dir, GENESIS_FILE), genesis);
+
+  const wallet = (k: { secret: Uint8Array; publicKey: Uint8Array }) => ({
+    address: encodeAddress(k.publicKey, 'testnet'), publicKey: toHex(k.publicKey), privateKey: toHex(k.secret),
+  });
+  const faucetFile = wallet(faucet);
+  await writeFileDurably(join(dir, FAUCET_WALLET_FILE), JSON.stringify(faucetFile, null, 2) + '\n');
+  const apiKey = new ApiKeyStore(dir).create({ scopes: ['read', 'submit', 'admin'], name: 'testnet' }).key;
+  await writeFileDurably(join(dir, TESTNET_APIKEY_FILE), apiKey + '\n');
+
+  for (let i = 0; i < n; i++) {
+    const nd = nodes[i]!;
+    mkdirSync(nd.datadir, { recursive: true, mode: 0o700 });
+    const config = defaultConfigJson('testnet', { rpc: nd.rpcPort, p2p: nd.p2pPort });
+    merge(config, {
+      p2p: {
+        listenHost: host,
+        bootstrap: nodes.flatMap((other, j) => (j === i ? [] : [`${addr(j)}/p2p/${other.peerId}`])),
+        maxPerIp: Math.max(8, n + 2),
+      },
+      operatorKeyFile: TESTNET_OPERATOR_FILE,
+    });
+    if (o.configOverrides !== undefined) merge(config, o.configOverrides);
+    await writeFileDurably(join(nd.datadir, 'config.json'), JSON.stringify(config, null, 2) + '\n', 0o644);
+    const op = operators[i]!;
+    await writeFileDurably(join(nd.datadir, TESTNET_OPERATOR_FILE), JSON.stringify({ publicKey: toHex(op.publicKey), privateKey: toHex(op.secret) }, null, 2) + '\n');
+    await writeFileDurably(join(nd.datadir, TESTNET_OWNER_FILE), JSON.stringify(wallet(owners[i]!), null, 2) + '\n');
+    await writeGenesisFile(join(nd.datadir, GENESIS_FILE), genesis);
+    new ApiKeyStore(nd.datadir).importKey(apiKey, { scopes: ['read', 'submit', 'admin'], name: 'testnet' });
+    loadConfig({ flags: { datadir: nd.datadir }, env: {} }); // the written config must load as the node will load it
+  }
+  return { dir, nodes, apiKey, faucet: faucetFile };
+}
+
+/** Adds `testnet` to `program`. */
+export function registerTestnetCommand(program: Command, io: ClientIo = {}): Command {
+  const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
+  return program
+    .command('testnet')
+    .description('write a local N-validator testnet: node folders, shared genesis, faucet wallet, API key')
+    .requiredOption('--validators <n>', 'number of validators (masternodes)')
+    .requiredOption('--out <dir>', 'directory to create (must be empty or missing)')
+    .option('--base-port <port>', `node i listens for P2P on P + 2i and RPC on P + 2i + 1 (default ${DEFAULT_TESTNET_BASE_PORT})`)
+    .option('--host <ipv4>', 'address the nodes listen on and dial (default 127.0.0.1)')
+    .action(async (o: { validators: string; out: string; basePort?: string; host?: string }) => {
+      if (!/^\d{1,3}$/.test(o.validators)) throw new Error(`invalid --validators ${JSON.stringify(o.validators.slice(0, 20))}`);
+      if (o.basePort !== undefined && !/^\d{1,5}$/.test(o.basePort)) throw new Error(`invalid --base-port ${JSON.stringify(o.basePort.slice(0, 20))}`);
+      const t = await createTestnet({
+        validators: Number(o.validators), out: o.out,
+        ...(o.basePort !== undefined ? { basePort: Number(o.basePort) } : {}),
+        ...(o.host !== undefined ? { host: o.host } : {}),
+      });
+      for (const [i, nd] of t.nodes.entries()) out(`node${i} ${nd.datadir} rpc http://127.0.0.1:${nd.rpcPort}/ p2p ${nd.p2pPort} peer ${nd.peerId}\n`);
+      out(`faucet ${t.faucet.address} (${join(t.dir, FAUCET_WALLET_FILE)})\napikey ${join(t.dir, TESTNET_APIKEY_FILE)}\n`);
+      out(`start node i with: timecoin start --datadir ${join(t.dir, 'node<i>')}\n`);
+    });
+}
