@@ -163,7 +163,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'mempool.maxTransactions', kind: int(1, 10_000_000), def: () => DEFAULT_MAX_MEMPOOL_TRANSACTIONS, doc: 'mempool capacity (SPEC §1)' },
   { key: 'mempool.minFeeRate', kind: units(0n, MAX_MONEY), def: () => DEFAULT_MIN_FEE_RATE, doc: 'units per encoded byte (SPEC §1); JSON number or digit string' },
   { key: 'log.level', kind: oneOf(LOG_LEVELS), def: () => 'info', flag: '--log-level', doc: 'pino level' },
-  { key: 'operatorKeyFile', kind: path, def: none, flag: '--operator-key-file', doc: 'encrypted operator key (docs/keystore.md); unset = not a validator' },
+  { key: 'operatorKeyFile', kind: path, def: none, flag: '--operator-key-file', doc: 'encrypted operator key (docs/keystore.md), or a plain JSON key off mainnet (timecoin testnet); unset = not a validator' },
 ];
 
 /** Keys that hold objects (so `{"rpc": 5}` is reported as "rpc must be an object"). */

@@ -170,9 +170,11 @@ export class HeartbeatService {
       const id = heartbeatId(this.o.chainId, hb);
       if (!this.state.pending.has(toHex(id))) {
         // The attestation overtook the heartbeat: offer the heartbeat first (it proves itself).
+        // Its refusal is not thrown here: a heartbeat whose signature fails is the attester's
+        // false attestation, which receiveAttestation below turns into evidence.
         const r = receiveHeartbeat(this.state, hb, ctx);
-        this.handleResult(r, hb);
         if (r.ok) this.attest(hb, r.id);
+        else if (r.evidence !== undefined) this.handleResult(r, hb);
       }
       this.handleResult(receiveAttestation(this.state, att, hb, ctx), hb);
       return;
