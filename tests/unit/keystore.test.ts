@@ -243,8 +243,9 @@ describe('writeKeyFile / readKeyFile', () => {
     const p = keyFilePayload(generateSecretKey(), 'dev');
     const path = join(dir, 'k');
     await writeKeyFile(path, p, secret, { kdf: FAST });
-    for (const attempt of [readKeyFile(path, secret + 'x'), writeKeyFile(path, p, secret, { kdf: FAST })]) {
-      const err = await attempt.then(() => null, (e: unknown) => e as Error);
+    // Thunks: a promise made before the previous one is awaited could reject unobserved.
+    for (const attempt of [() => readKeyFile(path, secret + 'x'), () => writeKeyFile(path, p, secret, { kdf: FAST })]) {
+      const err = await attempt().then(() => null, (e: unknown) => e as Error);
       expect(err).toBeInstanceOf(KeystoreError);
       expect(err!.message).not.toContain(secret);
       expect(err!.message).not.toContain(Buffer.from(p.secretKey).toString('hex'));
