@@ -29,6 +29,7 @@ import { fromHex, toHex } from '../chain/hash.js';
 import { createTransaction, type Transaction } from '../chain/transaction.js';
 import { buildTransfer, signInputs } from '../chain/tx-builder.js';
 import { ApiKeyStore } from '../rpc/apikeys.js';
+import { waitFor } from '../tests/e2e/helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SPLIT = Number(process.env.BENCH_SPLIT ?? 20_000);
@@ -84,20 +85,6 @@ async function call<T>(method: string, params: unknown[] = [], key = apiKey): Pr
   return r.json.result as T;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 const datadir = mkdtempSync(join(tmpdir(), 'timecoin-bench-rpc-'));
 port = await freePort();
@@ -114,7 +101,7 @@ child.stderr.on('data', (d: Buffer) => (childErr += d.toString()));
 const childExit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
 
 try {
-  await until('/health 200', async () => {
+  await waitFor('/health 200', async () => {
     if (child.exitCode !== null) throw new Error(`node exited: ${childErr}`);
     const s = await new Promise<number>((res, rej) => request({ host: '127.0.0.1', port, path: '/health', agent }, (r) => (r.resume(), res(r.statusCode ?? 0))).on('error', rej).end());
     return s === 200 ? true : undefined;
@@ -123,7 +110,7 @@ try {
   // 1. A dedicated key: the node re-reads apikeys.json within a second. Poll slowly, so the
   //    not-yet-known key does not use up loopback's failed-auth budget (10, refilled 1/s).
   apiKey = new ApiKeyStore(datadir).create({ scopes: ['read', 'submit'], name: 'bench', ratePerSecond: 1_000_000 }).key;
-  await until('the bench key', async () => ((await post(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'getblockcount' }))).status === 200 ? true : undefined), 10_000, 300);
+  await waitFor('the bench key', async () => ((await post(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'getblockcount' }))).status === 200 ? true : undefined), 10_000, 300);
 
   // 2. Split the genesis coin into SPLIT outputs with one transaction.
   const wallet = JSON.parse(readFileSync(join(datadir, 'dev-wallet.json'), 'utf8')) as { address: string; privateKey: string };
@@ -177,7 +164,7 @@ try {
   const submitMs = performance.now() - start;
   emit('sendrawtransaction_tx_per_sec', (accepted / submitMs) * 1000, 'tx/s', { accepted, submitted: cursor, ms: Math.round(submitMs), conns: CONNS, refused: Object.fromEntries(refused) });
 
-  await until('every accepted transaction to be final', async () => ((await call<{ size: number }>('getmempoolinfo')).size === 0 ? true : undefined), 120_000, 10);
+  await waitFor('every accepted transaction to be final', async () => ((await call<{ size: number }>('getmempoolinfo')).size === 0 ? true : undefined), 120_000, 10);
   const finalMs = performance.now() - start;
   // Check them all (after the timing): each accepted one must be final.
   for (let i = 0; i < acceptedIds.length; i += 100) {
