@@ -107,6 +107,9 @@ export async function ensureDevChain(datadir: string, nowMs: number): Promise<De
   const genesisPath = join(datadir, GENESIS_FILE);
   const created = !(await exists(genesisPath));
   if (created) {
+    // So that client commands given only `--datadir D` find the dev network and its ports.
+    const configPath = join(datadir, 'config.json');
+    if (!(await exists(configPath))) await writeFileDurably(configPath, JSON.stringify({ network: 'dev' }, null, 2) + '\n');
     await writeGenesisFile(genesisPath, {
       network: 'dev',
       timestampMs: nowMs,

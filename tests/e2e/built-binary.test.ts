@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '../../rpc/apikeys.js';
+import { loadConfig } from '../../src/config.js';
 import { VERSION } from '../../src/version.js';
 import { cleanEnv } from '../unit/cli-harness.js';
 import { Rpc, devApiKey, devWallet, freePort, rpcRaw, tempDir, waitFor } from './helpers.js';
@@ -120,6 +121,9 @@ describe('the built binary (dist/src/cli.js)', () => {
     expect(info.chainid).toMatch(/^[0-9a-f]{64}$/);
     expect(await rpc.call('getnetworkinfo')).toMatchObject({ version: VERSION });
     expect((await rpcRaw(url, null, 'getblockchaininfo')).status).toBe(401);
+    // The new dev datadir names its network, so client commands given only --datadir find the dev ports.
+    expect(JSON.parse(readFileSync(join(datadir, 'config.json'), 'utf8'))).toEqual({ network: 'dev' });
+    expect(loadConfig({ datadir, env: {} })).toMatchObject({ network: 'dev', rpc: { port: 24201 } });
     // Client commands through the built binary too, against this node.
     const client = ['--rpc-url', url, '--api-key-file', join(datadir, 'dev-apikey'), '--datadir', datadir];
     const status = await runBin(['status', ...client]);
