@@ -65,6 +65,13 @@ export interface DriverOptions {
 
 const MSG_NAMES: Record<number, string> = { 1: 'pre_prepare', 2: 'prepare', 3: 'commit', 4: 'view_change', 5: 'new_view', 6: 'decision' };
 
+/** Work run in the driver's queue between two engine steps (block sync, src/block-sync.ts). */
+interface External {
+  readonly kind: 'external';
+  readonly run: () => Promise<boolean>;
+  readonly done: (changed: boolean) => void;
+}
+
 /** A height waiting for work before its `start`. */
 interface Gate {
   readonly height: number;
@@ -78,7 +85,7 @@ interface Gate {
 
 export class ConsensusDriver {
   private state: EngineState;
-  private readonly queue: Input[] = [];
+  private readonly queue: (Input | External)[] = [];
   private pumping: Promise<void> | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private gate: Gate | null = null;
@@ -99,6 +106,17 @@ export class ConsensusDriver {
     const tipTs = await this.o.checks.tipTimestamp();
     if (record !== null) this.log.info({ height: record.height, view: record.view, phase: record.phase }, 'signing record restored');
     this.openGate(height, record, tipTs, record !== null && record.height === height);
+  }
+
+  /**
+   * Run `fn` in the queue, never concurrently with a step (so no engine commit races it). If it
+   * returns true (it connected blocks), the engine state is dropped and the driver boots again at
+   * the store's new tip + 1 (restoring the signing record if it is for that height). Resolves to
+   * fn's result, or false if the driver stopped before it ran.
+   */
+  runExclusive(fn: () => Promise<boolean>): Promise<boolean> {
+    if (this.closed || this.failure !== null) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => this.enqueue({ kind: 'external', run: fn, done: resolve }));
   }
 
   /** The mempool gained transactions: a waiting validator starts its height soon. */
@@ -137,7 +155,7 @@ export class ConsensusDriver {
     this.clearGate();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.queue.length = 0;
+    this.dropQueue();
     await this.pumping;
   }
 
@@ -151,8 +169,11 @@ export class ConsensusDriver {
     return t;
   }
 
-  private enqueue(input: Input, front = false): void {
-    if (this.closed || this.failure !== null) return;
+  private enqueue(input: Input | External, front = false): void {
+    if (this.closed || this.failure !== null) {
+      if (input.kind === 'external') input.done(false);
+      return;
+    }
     if (front) this.queue.unshift(input);
     else this.queue.push(input);
     if (this.pumping !== null) return;
@@ -173,12 +194,29 @@ export class ConsensusDriver {
     this.clearGate();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.queue.length = 0;
+    this.dropQueue();
     this.log.fatal({ err }, 'consensus driver stopped');
     this.o.onFatal(err);
   }
 
-  private async runStep(input: Input): Promise<void> {
+  private dropQueue(): void {
+    for (const q of this.queue.splice(0)) if (q.kind === 'external') q.done(false);
+  }
+
+  private async runStep(input: Input | External): Promise<void> {
+    if (input.kind === 'external') {
+      let changed = false;
+      try {
+        changed = await input.run();
+      } finally {
+        input.done(changed);
+      }
+      if (changed) {
+        this.state = initialState(this.o.engine);
+        await this.boot();
+      }
+      return;
+    }
     const { state, effects } = step(this.state, input);
     this.state = state;
     let next: { height: number; tipTs: number } | null = null;

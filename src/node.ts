@@ -33,6 +33,8 @@ import { FinalityTracker } from './finality.js';
 import { GENESIS_FILE, genesisBlock, readGenesisFile, type GenesisFile } from './genesis-file.js';
 import { HeartbeatService } from './heartbeat-service.js';
 import { networkServices, TxGossip } from './node-p2p.js';
+import { BlockSync, serveSync } from './block-sync.js';
+import { protocolByName } from '../p2p/protocols.js';
 import { loadOperatorKey } from './operator-key.js';
 import { childLogger, createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -67,6 +69,7 @@ interface Parts {
   rpc?: RpcServer;
   net?: P2pNetwork;
   heartbeats?: HeartbeatService;
+  sync?: BlockSync;
   statusTimer?: NodeJS.Timeout;
 }
 
@@ -217,7 +220,20 @@ export class Node {
         },
       });
       await gossip.attach();
-      await attachConsensus(net, (msg, from) => driver.onPeerMessage(msg, from));
+      const sync = (this.parts.sync = new BlockSync({
+        net, store, driver, checks, mempool, finality, evidence, chainId, log: childLogger(this.root, 'sync'),
+        onLag: (blocks) => this.metrics.peerSyncLag.set(blocks),
+        onConnected: (block) => {
+          this.metrics.chainHeight.set(block.header.height);
+          this.metrics.finalizedHeight.set(block.header.height);
+        },
+      }));
+      await serveSync(net, store, protocolByName('sync').maxResponseBytes);
+      await attachConsensus(net, (msg, from) => {
+        driver.onPeerMessage(msg, from);
+        // Traffic for a height past our next one: we are behind, fetch the gap (docs/p2p.md "Block sync").
+        if (msg.height > store.tip().height + 1) sync.trigger();
+      });
       heartbeats = this.parts.heartbeats = new HeartbeatService({
         net, store, chainId, signer: operator, datadir: c.datadir, intervalMs: c.consensus.heartbeatIntervalMs, evidence,
         metrics: this.metrics, log: childLogger(this.root, 'heartbeat'), now: this.now,
@@ -229,6 +245,7 @@ export class Node {
       await net.start();
       this.log.info({ peerId: net.peerId, addresses: net.addresses, bootstrap: c.p2p.bootstrap.length, validator: operator !== null }, 'p2p started');
       await heartbeats!.start();
+      this.parts.sync!.start();
     }
 
     const services = createServices({
@@ -336,6 +353,7 @@ export class Node {
       await this.quietly('rpc', async () => p.rpc?.close());
       // p2p stops before the driver: no peer message arrives at a closing driver.
       await this.quietly('heartbeats', async () => p.heartbeats?.stop());
+      await this.quietly('sync', async () => p.sync?.stop());
       await this.quietly('p2p', async () => p.net?.stop());
       await this.quietly('consensus', async () => p.driver?.close());
       p.finality?.closeAll();
