@@ -270,7 +270,7 @@ describe('dev node: a restart keeps the chain, the API keys and the dev wallet',
       // A key created while the node runs (as `timecoin apikey create` does), used before the restart.
       const created = new ApiKeyStore(datadir).create({ scopes: ['read'], name: 'before-restart' });
       let reader = new Rpc(node.rpcUrl, created.key);
-      await waitFor('the node to accept the new key', async () => ((await rpcRaw(node.rpcUrl, created.key, 'getblockcount')).status === 200 ? true : undefined), 5_000, 200);
+      await waitFor('the node to accept the new key', async () => ((await rpcRaw(node.rpcUrl, created.key, 'getblockcount')).status === 200 ? true : undefined), 5_000, 350);
       const { chainid } = await rpc.call<ChainInfo>('getblockchaininfo');
       const tx = await transfer(rpc, devWallet(datadir), encodeAddress(createSigner(generateSecretKey()).publicKey, 'dev'), 3n * TIME, chainid);
       const txid = await rpc.call<string>('sendrawtransaction', [toHex(tx.bytes)]);
