@@ -3,6 +3,7 @@
  * process) in a temp datadir, a raw JSON-RPC client over real HTTP, the dev wallet, and
  * `waitFor` — poll a condition until a deadline, never sleep-and-hope.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -133,5 +134,40 @@ export function freePort(): Promise<number> {
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** N·2 consecutive free ports (node i: P + 2i, P + 2i + 1), found by probing. */
+export async function freeBase(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = await freePort();
+    const base = p - (p % 2);
+    if (base + 2 * n > 65535) continue;
+    let ok = true;
+    for (let q = base; q < base + 2 * n && ok; q++) ok = await portFree(q);
+    if (ok) return base;
+  }
+  throw new Error('no run of free ports found');
+}
+
+/** True when 127.0.0.1:port can be bound right now. */
+export async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** SIGTERM a child process, SIGKILL it if it has not exited 5 s later; resolves on exit. */
+export function stopProcess(p: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    p.kill('SIGTERM');
   });
 }

@@ -13,43 +13,10 @@ import { createSigner } from '../../chain/ed25519.js';
 import { fromHex, toHex } from '../../chain/hash.js';
 import { buildTransfer } from '../../chain/tx-builder.js';
 import { createTestnet, type Testnet } from '../../src/commands/testnet.js';
-import { coinsOf, freePort, Rpc, tempDir, waitFor } from './helpers.js';
+import { coinsOf, freeBase, Rpc, stopProcess, tempDir, waitFor } from './helpers.js';
 
 const N = 4;
 const ROOT = join(import.meta.dirname, '..', '..');
-
-async function freeBase(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freePort();
-    const base = p - (p % 2);
-    if (base + 2 * n > 65535) continue;
-    let ok = true;
-    for (let q = base; q < base + 2 * n && ok; q++) ok = await portFree(q);
-    if (ok) return base;
-  }
-  throw new Error('no run of free ports found');
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-function stop(p: ChildProcess): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (p.exitCode !== null || p.signalCode !== null) return resolve();
-    const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
-    p.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    p.kill('SIGTERM');
-  });
-}
 
 describe('block sync: a restarted validator catches up over /timecoin/sync/1', () => {
   let net: Testnet;
@@ -91,7 +58,7 @@ describe('block sync: a restarted validator catches up over /timecoin/sync/1', (
   }, 45_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => stop(p)));
+    await Promise.all(procs.map((p) => stopProcess(p)));
   });
 
   it('node 3 is stopped, the others finalize ≥ 3 more heights, node 3 restarts, syncs every block and votes again', async () => {
@@ -123,7 +90,7 @@ describe('block sync: a restarted validator catches up over /timecoin/sync/1', (
       };
 
       await pay([0, 1, 2, 3]);
-      await stop(procs[3]!);
+      await stopProcess(procs[3]!);
       const before = await rpcs[3]!.call<number>('getblockcount').catch(() => -1);
       expect(before).toBe(-1); // node 3 is down
       const start = await rpcs[0]!.call<number>('getblockcount');

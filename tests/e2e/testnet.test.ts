@@ -14,34 +14,12 @@ import { createSigner } from '../../chain/ed25519.js';
 import { fromHex, toHex } from '../../chain/hash.js';
 import { buildTransfer } from '../../chain/tx-builder.js';
 import { createTestnet, type Testnet } from '../../src/commands/testnet.js';
-import { coinsOf, freePort, Rpc, tempDir, waitFor } from './helpers.js';
+import { coinsOf, freeBase, Rpc, stopProcess, tempDir, waitFor } from './helpers.js';
 
 const N = 4;
 /** Short heartbeat interval; ≥ 0.6 s × N keeps each peer under the heartbeat protocol's 2 msg/s quota. */
 const HEARTBEAT_MS = 3_000;
 const ROOT = join(import.meta.dirname, '..', '..');
-
-/** N·2 consecutive free ports (node i: P + 2i, P + 2i + 1), found by probing. */
-async function freeBase(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freePort();
-    const base = p - (p % 2);
-    if (base + 2 * n > 65535) continue;
-    let ok = true;
-    for (let q = base; q < base + 2 * n && ok; q++) ok = await portFree(q);
-    if (ok) return base;
-  }
-  throw new Error('no run of free ports found');
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
 
 describe('testnet: 4 validator processes over libp2p on loopback', () => {
   let net: Testnet;
@@ -83,20 +61,7 @@ describe('testnet: 4 validator processes over libp2p on loopback', () => {
   }, 45_000);
 
   afterAll(async () => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
-            p.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(procs.map((p) => stopProcess(p)));
   });
 
   it('a faucet transaction sent to node 1 becomes final on all four, with identical blocks at every height', async () => {
