@@ -26,7 +26,7 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('tx' as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), rate: fc.integer({ min: 0, max: 12 }), outputs: fc.integer({ min: 1, max: 2 }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('block' as const), include: fc.array(fc.nat(), { maxLength: 3 }), conflict: fc.option(fc.nat()) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('block' as const), include: fc.array(fc.nat(), { maxLength: 3 }), conflict: fc.option(fc.nat()) }) },
 );
 
 function checkInvariants(m: Mempool, view: MapView, max: number): void {
@@ -107,7 +107,10 @@ describe('Mempool invariants under random operations', () => {
             const txs: Transaction[] = [...new Set(o.include.filter(() => roots.length > 0).map((i) => roots[i % roots.length]!.tx))];
             if (o.conflict !== null) {
               const chainCoins = known.filter((c) => view.getUtxo(c.txid, c.index) !== undefined && !txs.some((t) => t.inputs.some((i) => outpointKey(i.prevTxid, i.prevIndex) === outpointKey(c.txid, c.index))));
-              const c = chainCoins[o.conflict % Math.max(1, chainCoins.length)];
+              // Half the time aim at a coin the pool already spends, so the conflict path is reached on every run set.
+              const spentByPool = chainCoins.filter((k) => m.spentBy(k.txid, k.index) !== undefined);
+              const pool = o.conflict % 2 === 0 && spentByPool.length > 0 ? spentByPool : chainCoins;
+              const c = pool[Math.floor(o.conflict / 2) % Math.max(1, pool.length)];
               if (c !== undefined) txs.push(spend([c], [out(c.amount - 1_000n, owners[0]!)]));
             }
             height++;
@@ -123,7 +126,7 @@ describe('Mempool invariants under random operations', () => {
           checkInvariants(m, view, max);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 120 },
     );
     // The generator must actually reach every path it is meant to exercise.
     for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(0);
