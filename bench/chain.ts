@@ -18,6 +18,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { assembleBlock } from '../chain/assembler.js';
 import { decodeBlock } from '../chain/block.js';
@@ -62,7 +63,7 @@ function transfer(chainId: Uint8Array, coin: { txid: Uint8Array; index: number; 
  * under distinct keys, verified one after another on this thread. Admission: fresh keys,
  * fresh signatures, cold SignatureCache, 1-input 2-output transfers, preloaded MapView.
  */
-function benchVerifyAndAdmission(count: number, chunk: number): { v1: number; admission: number } {
+export function benchVerifyAndAdmission(count: number, chunk: number): { v1: number; admission: number } {
   const chainId = sha256(ascii('bench chain'));
   const vKeys = signers(`verify ${count}`, count);
   const items = vKeys.map((k, i) => {
@@ -195,4 +196,5 @@ async function main(): Promise<void> {
   for (const [phase, ms] of Object.entries(c.phases)) emit(`block_${phase}_ms`, ms, 'ms');
 }
 
-await main();
+// Run only as a script: bench/cluster.ts imports benchVerifyAndAdmission for its V₁.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -16,9 +16,11 @@
  * height (the engine's quorum rule), the block passes the driver's own validation
  * (src/block-checks.ts) — and connected as final. All of it runs inside the driver's queue
  * (`runExclusive`), which then re-boots consensus at the new tip + 1. Any failure stops the batch
- * and charges the peer; an uncertified block is never connected.
+ * and charges the peer; an uncertified block is never connected. A range's certificate signatures
+ * are verified in bulk on the node's VerifyPool before its sequential checks, and the next ranges
+ * are fetched meanwhile (docs/p2p.md "Block sync").
  */
-import { hashBlockBytes } from '../chain/block.js';
+import { decodeBlockHeader, hashBlockBytes } from '../chain/block.js';
 import type { Block } from '../chain/block.js';
 import { verifySignature } from '../chain/ed25519.js';
 import type { EvidencePool } from '../chain/evidence-pool.js';
@@ -28,12 +30,18 @@ import type { ChainStore } from '../chain/store.js';
 import { checkCommitCertificate } from '../consensus/certificates.js';
 import { decodeCommitCertificate } from '../consensus/codec.js';
 import { makeValidatorSet } from '../consensus/leader.js';
+import { signedBytesOf } from '../consensus/messages.js';
+import { MsgType, type CommitCertificate } from '../consensus/types.js';
 import { P2pCode, P2pError } from '../p2p/errors.js';
 import type { P2pNetwork } from '../p2p/network.js';
 import type { BlockChecks } from './block-checks.js';
 import type { ConsensusDriver } from './driver.js';
 import type { FinalityTracker } from './finality.js';
 import type { Logger } from './logger.js';
+import { preverified, type VerifyItem, type VerifyPool } from './verify-pool.js';
+
+/** Ranges requested ahead of the one connecting (pipelining: network, verify pool and connects overlap). */
+const PREFETCH_DEPTH = 2;
 
 /** Most blocks one sync request may ask for. */
 export const SYNC_MAX_COUNT = 64;
@@ -137,12 +145,30 @@ export interface BlockSyncOptions {
   readonly chainId: Uint8Array;
   readonly log: Logger;
   readonly intervalMs?: number;
-  /** Sync only when a peer's final height is at least this far past our tip (1 height is left to Decisions). */
+  /** Sync at once when a peer's final height is at least this far past our tip; a smaller gap is left to Decisions for one interval (gapDue). */
   readonly minGap?: number;
   /** Blocks a peer's final height is ahead of our tip (after each answered request; metrics). */
   readonly onLag?: (blocks: number) => void;
   /** After a block connects (metrics). */
   readonly onConnected?: (block: Block) => void;
+  /** Verifies a fetched range's certificate signatures in parallel (null: one by one on this thread). */
+  readonly verifyPool?: VerifyPool | null;
+  /** A certified block from `peer` at `height` does not link to our tip: a conflicting chain (src/fork-resolver.ts). */
+  readonly onConflict?: (peer: string, height: number) => void;
+}
+
+type Verify = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
+/** A fetched range: the response (or why there is none) and its certificates, decoded and pre-verified. */
+interface Fetched {
+  readonly peer: string;
+  readonly from: number;
+  readonly res: { finalHeight: number; entries: SyncEntry[] } | null;
+  readonly err: unknown;
+  /** Per entry: the decoded certificate, or the decode error. */
+  readonly certs: (CommitCertificate | Error)[];
+  /** The one verifier, answering from the bulk results where it can. */
+  readonly verify: Verify;
 }
 
 /** Fetches missing final blocks from peers (see the file comment). */
@@ -151,6 +177,10 @@ export class BlockSync {
   private running: Promise<void> | null = null;
   private stopped = false;
   private again = false;
+  /** The next ranges (at most PREFETCH_DEPTH), requested while the current one connects. */
+  private ahead: { from: number; fetched: Promise<Fetched> }[] = [];
+  /** Our tip when a peer was first seen less than `minGap` ahead of it (see gapDue). */
+  private smallGap: { tip: number; since: number } | null = null;
 
   constructor(private readonly o: BlockSyncOptions) {}
 
@@ -186,31 +216,44 @@ export class BlockSync {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     await this.running;
+    this.ahead = []; // prefetches never reject; the network's stop ends them
   }
 
-  /** One request to one random peer; true if blocks were connected. */
+  /**
+   * One range from one peer (a random one, or the peer whose next range was prefetched); true if
+   * blocks were connected. While a range connects, the next one is already requested and its
+   * signatures verified on the pool (pipelining: network, workers and this thread overlap).
+   */
   private async round(): Promise<boolean> {
-    const peers = this.o.net.getPeerInfo() as { id: string }[];
-    if (peers.length === 0) return false;
-    const peer = peers[Math.floor(Math.random() * peers.length)]!.id;
     const tip = this.o.store.tip().height;
-    let res: { finalHeight: number; entries: SyncEntry[] };
-    try {
-      res = decodeSyncResponse(await this.o.net.request(peer, 'sync', encodeSyncRequest(tip + 1, SYNC_MAX_COUNT)));
-    } catch (err) {
+    let f = await this.takePrefetch(tip + 1);
+    if (f === null) {
+      const peers = this.o.net.getPeerInfo() as { id: string }[];
+      if (peers.length === 0) return false;
+      f = await this.fetch(peers[Math.floor(Math.random() * peers.length)]!.id, tip + 1);
+    }
+    const { peer, res } = f;
+    if (res === null) {
+      const err = f.err;
       if (err instanceof P2pError && err.code === P2pCode.DecodeFailed) this.o.net.penalize(peer, P2pCode.DecodeFailed);
       this.o.log.debug({ err, peer }, 'sync request failed');
       return false;
     }
     this.o.onLag?.(Math.max(0, res.finalHeight - tip));
-    if (res.finalHeight < tip + (this.o.minGap ?? 2) || res.entries.length === 0) return false;
+    if (res.entries.length === 0 || !this.gapDue(tip, res.finalHeight)) return false;
     this.o.log.info({ peer, from: tip + 1, blocks: res.entries.length, peerFinal: res.finalHeight }, 'syncing blocks');
+    this.fetchAhead(peer, tip + res.entries.length, res.entries.length, res.finalHeight);
     let fault: string | null = null;
+    const fetched = f;
     const changed = await this.o.driver.runExclusive(async () => {
       let connected = 0;
-      for (const e of res.entries) {
-        const r = await this.apply(e);
+      for (const [i, e] of res.entries.entries()) {
+        const r = await this.apply(e, fetched.certs[i]!, fetched.verify);
         if (r === 'stale') break;
+        if (r === 'conflict') {
+          this.o.onConflict?.(peer, this.o.store.tip().height + 1);
+          break;
+        }
         if (r !== null) {
           fault = r;
           break;
@@ -227,16 +270,100 @@ export class BlockSync {
     return changed && fault === null;
   }
 
-  /** Verify and connect one block at tip + 1: null when connected, 'stale' if the tip moved, else the peer's fault. */
-  private async apply(e: SyncEntry): Promise<string | null> {
+  /**
+   * Fetch now what a peer at `finalHeight` has past our `tip`? A gap of `minGap` or more: yes. A
+   * smaller one is normally closed within moments by the engine's Decision, so it is fetched only
+   * once it has lasted a full interval at the same tip: on a quiet network (a restarted validator
+   * one block behind) no consensus traffic, hence no Decision, comes until the next idle block.
+   */
+  private gapDue(tip: number, finalHeight: number): boolean {
+    if (finalHeight >= tip + (this.o.minGap ?? 2)) return true;
+    if (finalHeight <= tip) return false;
+    const now = Date.now();
+    if (this.smallGap?.tip !== tip) {
+      this.smallGap = { tip, since: now };
+      return false;
+    }
+    return now - this.smallGap.since >= (this.o.intervalMs ?? 2_000);
+  }
+
+  /** The prefetched range if it starts at `from`; else every prefetch is dropped (the tip moved another way). */
+  private async takePrefetch(from: number): Promise<Fetched | null> {
+    const first = this.ahead.shift();
+    if (first === undefined) return null;
+    if (first.from !== from) {
+      this.ahead = [];
+      return null;
+    }
+    const f = await first.fetched;
+    if (f.res === null || f.res.entries.length === 0) this.ahead = []; // later ranges were guessed from this one
+    return f;
+  }
+
+  /**
+   * Keep PREFETCH_DEPTH ranges requested past `end` (the current range's last height), each guessed
+   * to hold `count` blocks like this one; a guess that turns out wrong is dropped by takePrefetch.
+   */
+  private fetchAhead(peer: string, end: number, count: number, peerFinal: number): void {
+    let next = this.ahead.length > 0 ? this.ahead[this.ahead.length - 1]!.from + count : end + 1;
+    while (!this.stopped && this.ahead.length < PREFETCH_DEPTH && next <= peerFinal) {
+      this.ahead.push({ from: next, fetched: this.fetch(peer, next) });
+      next += count;
+    }
+  }
+
+  /** Request `count` blocks from `from` and pre-verify their certificates; never rejects. */
+  private async fetch(peer: string, from: number): Promise<Fetched> {
+    let res;
+    try {
+      res = decodeSyncResponse(await this.o.net.request(peer, 'sync', encodeSyncRequest(from, SYNC_MAX_COUNT)));
+    } catch (err) {
+      return { peer, from, res: null, err, certs: [], verify: verifySignature };
+    }
+    const certs = res.entries.map((e): CommitCertificate | Error => {
+      try {
+        return decodeCommitCertificate(e.cert);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+    return { peer, from, res, err: null, certs, verify: await this.preverify(certs) };
+  }
+
+  /**
+   * Verify in one pool call the signatures `checkCommitCertificate` will ask for. Only votes that
+   * pass its cheap checks against the current validator set are sent (so a peer cannot make us
+   * verify junk); anything else is verified inline later. The rule stays checkCommitCertificate's.
+   */
+  private async preverify(certs: readonly (CommitCertificate | Error)[]): Promise<Verify> {
+    const pool = this.o.verifyPool ?? null;
+    if (pool === null) return verifySignature;
+    const set = makeValidatorSet(this.o.store.validatorSetAt(this.o.store.tip().height + 1));
+    const items: VerifyItem[] = [];
+    for (const c of certs) {
+      if (c instanceof Error || !Array.isArray(c.commits) || c.commits.length > set.keys.length) continue;
+      const seen = new Set<string>();
+      for (const v of c.commits) {
+        if (v.type !== MsgType.Commit || v.height !== c.height || v.view !== c.view || !bytesEqual(v.blockHash, c.blockHash)) continue;
+        const k = Buffer.from(v.signer).toString('hex');
+        if (!set.index.has(k) || seen.has(k)) continue;
+        seen.add(k);
+        items.push({ publicKey: v.signer, message: signedBytesOf(this.o.chainId, v), signature: v.signature });
+      }
+    }
+    try {
+      return preverified(items, await pool.verify(items));
+    } catch (err) {
+      this.o.log.debug({ err }, 'bulk signature verification failed: verifying inline');
+      return verifySignature;
+    }
+  }
+
+  /** Verify and connect one block at tip + 1: null when connected, 'stale' if the tip moved, 'conflict' (certified, not on our tip), else the peer's fault. */
+  private async apply(e: SyncEntry, cert: CommitCertificate | Error, verify: Verify): Promise<string | null> {
     const { store } = this.o;
     const height = store.tip().height + 1;
-    let cert;
-    try {
-      cert = decodeCommitCertificate(e.cert);
-    } catch (err) {
-      return `certificate: ${(err as Error).message}`;
-    }
+    if (cert instanceof Error) return `certificate: ${cert.message}`;
     if (cert.height < height) return 'stale';
     if (cert.height !== height) return `certificate for height ${cert.height}, expected ${height}`;
     let hash: Uint8Array;
@@ -247,8 +374,16 @@ export class BlockSync {
     }
     if (!bytesEqual(hash, cert.blockHash)) return 'block does not match its certificate';
     const set = makeValidatorSet(store.validatorSetAt(height));
-    const r = checkCommitCertificate({ chainId: this.o.chainId, verify: verifySignature }, set, cert, height);
+    const r = checkCommitCertificate({ chainId: this.o.chainId, verify }, set, cert, height);
     if (r !== null) return `certificate: ${r.code}: ${r.detail}`;
+    // Certified but not on our tip: a conflicting chain for the fork resolver, not this peer's fault.
+    let prev: Uint8Array | undefined;
+    try {
+      prev = decodeBlockHeader(e.block).prevHash;
+    } catch {
+      /* validate() below reports the malformed header */
+    }
+    if (prev !== undefined && !bytesEqual(prev, store.tip().hash)) return 'conflict';
     const v = await this.o.checks.validate(e.block, height, cert.view);
     if (!v.valid) return `block: ${v.reason}`;
     await store.connectBlock(v.block, e.cert, { final: true });

@@ -17,6 +17,7 @@ export const RPC_METHOD_LABELS = [
   'getbestblockhash',
   'getblockhash',
   'getblock',
+  'gettxoutsetinfo',
   'getrawtransaction',
   'gettxout',
   'getaddressbalance',

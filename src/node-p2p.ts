@@ -79,19 +79,30 @@ export class TxGossip {
       } catch (err) {
         throw new P2pError(P2pCode.DecodeFailed, `transaction: ${(err as Error).message}`);
       }
-      const id = toHex(tx.txid);
-      if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return;
-      try {
-        await this.deps.mempool.acceptWithStore(tx, this.deps.store);
-      } catch (err) {
-        if (err instanceof RuleError && RACES.has(err.code)) return;
-        if (err instanceof RuleError) throw new P2pError(P2pCode.HandlerRejected, `invalid transaction ${id}: ${err.code}`);
-        this.deps.log.warn({ err, txid: id }, 'gossiped transaction could not be checked');
-        return; // our own failure (store closing, tip churn): not the peer's fault
-      }
-      this.deps.onAccepted(tx.txid);
-      this.announce(tx);
+      await this.acceptFromPeer(tx);
     });
+  }
+
+  /**
+   * A peer's transaction through the same mempool acceptance as `sendrawtransaction` (also used by
+   * mempool reconciliation, src/mempool-sync.ts). Resolves true if it entered the pool (then
+   * announced), false if known or refused for a reason an honest relay can hit; throws
+   * `handler-rejected` when the refusal proves it invalid (the caller charges the peer).
+   */
+  async acceptFromPeer(tx: Transaction): Promise<boolean> {
+    const id = toHex(tx.txid);
+    if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
+    try {
+      await this.deps.mempool.acceptWithStore(tx, this.deps.store);
+    } catch (err) {
+      if (err instanceof RuleError && RACES.has(err.code)) return false;
+      if (err instanceof RuleError) throw new P2pError(P2pCode.HandlerRejected, `invalid transaction ${id}: ${err.code}`);
+      this.deps.log.warn({ err, txid: id }, 'peer transaction could not be checked');
+      return false; // our own failure (store closing, tip churn): not the peer's fault
+    }
+    this.deps.onAccepted(tx.txid);
+    this.announce(tx);
+    return true;
   }
 
   private mark(id: string): boolean {

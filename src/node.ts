@@ -34,12 +34,16 @@ import { GENESIS_FILE, genesisBlock, readGenesisFile, type GenesisFile } from '.
 import { HeartbeatService } from './heartbeat-service.js';
 import { networkServices, TxGossip } from './node-p2p.js';
 import { BlockSync, serveSync } from './block-sync.js';
+import { serveForkPoll } from './fork-poll.js';
+import { ForkResolver } from './fork-resolver.js';
+import { MempoolSync, serveMempoolDigest } from './mempool-sync.js';
 import { protocolByName } from '../p2p/protocols.js';
 import { loadOperatorKey } from './operator-key.js';
 import { childLogger, createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { nodeMethods } from './rpc-methods/index.js';
 import { createServices } from './services.js';
+import { VerifyPool } from './verify-pool.js';
 import { VERSION } from './version.js';
 
 export interface NodeOptions {
@@ -70,6 +74,8 @@ interface Parts {
   net?: P2pNetwork;
   heartbeats?: HeartbeatService;
   sync?: BlockSync;
+  verifyPool?: VerifyPool;
+  mempoolSync?: MempoolSync;
   statusTimer?: NodeJS.Timeout;
 }
 
@@ -155,6 +161,8 @@ export class Node {
     this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: this.dev?.created ?? false }, 'chain opened');
 
     const sigCache = new SignatureCache();
+    // Signature checks in bulk on worker threads (block sync now, the mempool later); threads start on first use.
+    const verifyPool = (this.parts.verifyPool = new VerifyPool({ log: childLogger(this.root, 'verify-pool') }));
     const mempool = new Mempool({
       chainId, sigCache, maxTransactions: c.mempool.maxTransactions, minFeeRate: c.mempool.minFeeRate, registry: () => store.registry,
     });
@@ -220,8 +228,19 @@ export class Node {
         },
       });
       await gossip.attach();
+      // Conflicting certified chains (docs/p2p.md "Fork resolution"); every block here is final, so one is refused as a safety fault.
+      const forks = new ForkResolver({
+        net, store, checks, chainId, mempool, evidence, log: childLogger(this.root, 'fork'),
+        runExclusive: (fn) => driver.runExclusive(fn), reorgDepth: this.metrics.reorgDepth, now: this.now,
+        onConnected: (block) => {
+          finality.onFinal(block);
+          this.metrics.chainHeight.set(block.header.height);
+          this.metrics.finalizedHeight.set(block.header.height);
+        },
+      });
       const sync = (this.parts.sync = new BlockSync({
-        net, store, driver, checks, mempool, finality, evidence, chainId, log: childLogger(this.root, 'sync'),
+        net, store, driver, checks, mempool, finality, evidence, chainId, log: childLogger(this.root, 'sync'), verifyPool,
+        onConflict: (peer, height) => forks.onConflict(peer, height),
         onLag: (blocks) => this.metrics.peerSyncLag.set(blocks),
         onConnected: (block) => {
           this.metrics.chainHeight.set(block.header.height);
@@ -229,6 +248,10 @@ export class Node {
         },
       }));
       await serveSync(net, store, protocolByName('sync').maxResponseBytes);
+      await serveForkPoll(net, store);
+      // Mempool reconciliation when this node (re)joins (docs/p2p.md "Mempool reconciliation").
+      await serveMempoolDigest(net, mempool, protocolByName('mempool-digest').maxResponseBytes);
+      this.parts.mempoolSync = new MempoolSync(net, { mempool, gossip, log: childLogger(this.root, 'mempool-sync') });
       await attachConsensus(net, (msg, from) => {
         driver.onPeerMessage(msg, from);
         // Traffic for a height past our next one: we are behind, fetch the gap (docs/p2p.md "Block sync").
@@ -246,6 +269,7 @@ export class Node {
       this.log.info({ peerId: net.peerId, addresses: net.addresses, bootstrap: c.p2p.bootstrap.length, validator: operator !== null }, 'p2p started');
       await heartbeats!.start();
       this.parts.sync!.start();
+      this.parts.mempoolSync!.start();
     }
 
     const services = createServices({
@@ -254,6 +278,7 @@ export class Node {
       p2p: net === null ? null : networkServices(net),
       gossip: gossip === null ? null : (tx) => gossip.announce(tx),
       heartbeats,
+      verifyPool,
     });
     await this.startRpc(nodeMethods(services, this.metrics));
     if (net === null) this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of the dev node: running as a standalone dev validator');
@@ -353,9 +378,11 @@ export class Node {
       await this.quietly('rpc', async () => p.rpc?.close());
       // p2p stops before the driver: no peer message arrives at a closing driver.
       await this.quietly('heartbeats', async () => p.heartbeats?.stop());
+      p.mempoolSync?.stop();
       await this.quietly('sync', async () => p.sync?.stop());
       await this.quietly('p2p', async () => p.net?.stop());
       await this.quietly('consensus', async () => p.driver?.close());
+      await this.quietly('verify-pool', async () => p.verifyPool?.close());
       p.finality?.closeAll();
       await this.quietly('store', async () => p.store?.close());
       this.log.info({ fatal: this.fatal?.message ?? null }, 'node closed');

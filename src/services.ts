@@ -17,11 +17,12 @@ import type { FinalPlace, FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
 import type { NetworkServices } from './node-p2p.js';
 import { testAccept, type TestAcceptResult } from './test-accept.js';
+import type { VerifyPool } from './verify-pool.js';
 
 /** Read side of the chain store. */
 export type ChainReader = Pick<
   ChainStore,
-  'tip' | 'finalized' | 'getBlock' | 'getBlockByHeight' | 'getBlockHash' | 'getTransaction' | 'getUtxo' | 'getAddressUtxos' | 'getCertificate'
+  'tip' | 'finalized' | 'getBlock' | 'getBlockByHeight' | 'getBlockHash' | 'getTransaction' | 'getUtxo' | 'getAddressUtxos' | 'getCertificate' | 'utxoSetHash'
 >;
 
 /** Read side of the mempool. */
@@ -72,6 +73,8 @@ export interface NodeServices {
   readonly p2p: NetworkServices | null;
   /** Close the node soon (after the current answer is sent). */
   requestStop(): void;
+  /** Signature checks in bulk on worker threads (block sync uses it; for the mempool later); null if none. */
+  readonly verifyPool: VerifyPool | null;
 }
 
 export interface ServicesDeps {
@@ -93,6 +96,8 @@ export interface ServicesDeps {
   readonly heartbeats?: HeartbeatView | null;
   /** Gossip a transaction the mempool accepted from RPC (null: no p2p). */
   readonly gossip?: ((tx: Transaction) => void) | null;
+  /** The node's verify pool (src/verify-pool.ts). */
+  readonly verifyPool?: VerifyPool | null;
 }
 
 /** What masternodelist reads from the heartbeat tracker (src/heartbeat-service.ts). */
@@ -125,6 +130,7 @@ export function createServices(d: ServicesDeps): NodeServices {
     peerCount: () => d.p2p?.peerCount() ?? 0,
     p2p: d.p2p ?? null,
     requestStop: d.requestStop,
+    verifyPool: d.verifyPool ?? null,
   };
 }
 

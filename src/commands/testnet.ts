@@ -1,11 +1,15 @@
 /**
- * `timecoin testnet --validators N --out DIR [--base-port P] [--host H]` (SPEC §6): the files of
- * a local N-validator testnet.
+ * `timecoin testnet --validators N --out DIR [--base-port P] [--host H] [--compose]` (SPEC §6):
+ * the files of an N-validator testnet, run as local processes or (`--compose`) in containers.
+ * Addresses and ports come from src/testnet-topology.ts (the one source shared with the compose
+ * file); `--compose` also writes DIR/docker-compose.yml (src/compose-file.ts).
  *
  *   DIR/genesis.json          the shared genesis (also copied into every node folder)
  *   DIR/faucet-wallet.json    {address, publicKey, privateKey} hex, funded by genesis (dev-wallet shape)
  *   DIR/apikey                an all-scopes API key, imported into every node's apikeys.json
- *   DIR/nodeI/config.json     network testnet, P2P on P + 2i, RPC on P + 2i + 1, bootstrap = the others
+ *   DIR/nodeI/config.json     network testnet, listen/RPC/bootstrap from the topology (local: P2P on
+ *                             P + 2i, RPC on P + 2i + 1; compose: docs/docker.md)
+ *   DIR/docker-compose.yml    --compose only: one service per node, mounting ./nodeI at /data
  *   DIR/nodeI/operator.json   the operator key, plain JSON, mode 0600 (like the dev node's
  *                             dev-operator.json: a local testnet holds no value; docs/node.md)
  *   DIR/nodeI/owner-wallet.json  the collateral owner key (block rewards are paid to it)
@@ -24,8 +28,10 @@ import { generateSecretKey, publicKeyOf } from '../../chain/ed25519.js';
 import { toHex } from '../../chain/hash.js';
 import { peerIdOfOperatorKey } from '../../p2p/consensus-link.js';
 import { ApiKeyStore } from '../../rpc/apikeys.js';
+import { COMPOSE_IMAGE, renderCompose } from '../compose-file.js';
 import { loadConfig } from '../config.js';
 import { writeFileDurably } from '../consensus-state.js';
+import { bootstrapOf, DEFAULT_TESTNET_BASE_PORT, testnetTopology, TopologyCode, TopologyError, type TopologyMode } from '../testnet-topology.js';
 import { genesisBlock, GENESIS_FILE, writeGenesisFile, type GenesisFile } from '../genesis-file.js';
 import { defaultConfigJson } from './init.js';
 import type { ClientIo } from './wallet.js';
@@ -34,20 +40,30 @@ export const FAUCET_WALLET_FILE = 'faucet-wallet.json';
 export const TESTNET_APIKEY_FILE = 'apikey';
 export const TESTNET_OPERATOR_FILE = 'operator.json';
 export const TESTNET_OWNER_FILE = 'owner-wallet.json';
-export const DEFAULT_TESTNET_BASE_PORT = 24100;
+export { DEFAULT_TESTNET_BASE_PORT };
+export const TESTNET_COMPOSE_FILE = 'docker-compose.yml';
 /** What genesis pays the faucet: 1,000,000 TIME. */
 export const FAUCET_FUNDS = 1_000_000n * UNITS_PER_TIME;
-const MAX_VALIDATORS = 64;
 
 export interface TestnetOptions {
   readonly validators: number;
   readonly out: string;
   readonly basePort?: number;
-  /** Address the nodes listen on and dial (default 127.0.0.1). */
+  /** Address the nodes listen on and dial (default 127.0.0.1; local mode only). */
   readonly host?: string;
+  /** `local` (default): processes on one host; `compose`: containers, plus DIR/docker-compose.yml. */
+  readonly mode?: TopologyMode;
+  /** The 32-byte secrets to use instead of fresh random ones (tests: one key set, both modes). */
+  readonly keys?: TestnetKeys;
   readonly nowMs?: number;
   /** Extra config.json keys for every node (tests: short timeouts). */
   readonly configOverrides?: Record<string, unknown>;
+}
+
+export interface TestnetKeys {
+  readonly faucet: Uint8Array;
+  readonly operators: readonly Uint8Array[];
+  readonly owners: readonly Uint8Array[];
 }
 
 export interface TestnetNode {
@@ -60,13 +76,13 @@ export interface TestnetNode {
 
 export interface Testnet {
   readonly dir: string;
+  readonly mode: TopologyMode;
   readonly nodes: readonly TestnetNode[];
   readonly apiKey: string;
   readonly faucet: { readonly address: string; readonly publicKey: string; readonly privateKey: string };
 }
 
-function keyPair(): { secret: Uint8Array; publicKey: Uint8Array } {
-  const secret = generateSecretKey();
+function keyPair(secret: Uint8Array = generateSecretKey()): { secret: Uint8Array; publicKey: Uint8Array } {
   return { secret, publicKey: publicKeyOf(secret) };
 }
 
@@ -81,27 +97,28 @@ function merge(into: Record<string, unknown>, extra: Record<string, unknown>): v
 
 /** Write the testnet files; refuses a non-empty `out`. */
 export async function createTestnet(o: TestnetOptions): Promise<Testnet> {
-  const n = o.validators;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_VALIDATORS) throw new Error(`--validators must be an integer 1–${MAX_VALIDATORS}`);
-  const base = o.basePort ?? DEFAULT_TESTNET_BASE_PORT;
-  if (!Number.isInteger(base) || base < 1 || base + 2 * n - 1 > 65535) throw new Error(`--base-port must leave room for ${2 * n} ports below 65536`);
-  const host = o.host ?? '127.0.0.1';
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) throw new Error('--host must be an IPv4 address');
+  const mode = o.mode ?? 'local';
+  const topo = testnetTopology({ validators: o.validators, mode, ...(o.basePort !== undefined ? { basePort: o.basePort } : {}), ...(o.host !== undefined ? { host: o.host } : {}) });
+  const n = topo.nodes.length;
+  const keys = o.keys;
+  if (keys !== undefined && (keys.operators.length !== n || keys.owners.length !== n)) {
+    throw new TopologyError(TopologyCode.Invalid, `keys must hold ${n} operator and ${n} owner secrets`, { key: 'keys' });
+  }
   const dir = resolve(o.out);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty; refusing to overwrite`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-  const faucet = keyPair();
-  const operators = Array.from({ length: n }, keyPair);
-  const owners = Array.from({ length: n }, keyPair);
+  const faucet = keyPair(keys?.faucet);
+  const operators = Array.from({ length: n }, (_, i) => keyPair(keys?.operators[i]));
+  const owners = Array.from({ length: n }, (_, i) => keyPair(keys?.owners[i]));
   const nodes: TestnetNode[] = operators.map((op, i) => ({
-    datadir: join(dir, `node${i}`),
-    p2pPort: base + 2 * i,
-    rpcPort: base + 2 * i + 1,
+    datadir: join(dir, topo.nodes[i]!.datadir),
+    p2pPort: topo.nodes[i]!.p2pPort,
+    rpcPort: topo.nodes[i]!.rpcPort,
     peerId: peerIdOfOperatorKey(op.publicKey),
     operatorPublicKey: toHex(op.publicKey),
   }));
-  const addr = (i: number): string => `/ip4/${host}/tcp/${nodes[i]!.p2pPort}`;
+  const peerIds = nodes.map((nd) => nd.peerId);
+  const addr = (i: number): string => topo.nodes[i]!.dialAddr;
   const genesis: GenesisFile = {
     network: 'testnet',
     timestampMs: o.nowMs ?? Date.now(),
@@ -113,6 +130,7 @@ export async function createTestnet(o: TestnetOptions): Promise<Testnet> {
     registrations: operators.map((op, i) => ({ allocation: i + 1, operatorPublicKey: op.publicKey, addr: addr(i) })),
   };
   genesisBlock(genesis); // refuses bad parameters before anything else is written
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   await writeGenesisFile(join(dir, GENESIS_FILE), genesis);
 
   const wallet = (k: { secret: Uint8Array; publicKey: Uint8Array }) => ({
@@ -126,13 +144,11 @@ export async function createTestnet(o: TestnetOptions): Promise<Testnet> {
   for (let i = 0; i < n; i++) {
     const nd = nodes[i]!;
     mkdirSync(nd.datadir, { recursive: true, mode: 0o700 });
+    const tn = topo.nodes[i]!;
     const config = defaultConfigJson('testnet', { rpc: nd.rpcPort, p2p: nd.p2pPort });
     merge(config, {
-      p2p: {
-        listenHost: host,
-        bootstrap: nodes.flatMap((other, j) => (j === i ? [] : [`${addr(j)}/p2p/${other.peerId}`])),
-        maxPerIp: Math.max(8, n + 2),
-      },
+      rpc: { host: tn.rpcHost },
+      p2p: { listenHost: tn.p2pListenHost, bootstrap: bootstrapOf(topo, i, peerIds), maxPerIp: topo.maxPerIp },
       operatorKeyFile: TESTNET_OPERATOR_FILE,
     });
     if (o.configOverrides !== undefined) merge(config, o.configOverrides);
@@ -144,7 +160,12 @@ export async function createTestnet(o: TestnetOptions): Promise<Testnet> {
     new ApiKeyStore(nd.datadir).importKey(apiKey, { scopes: ['read', 'submit', 'admin'], name: 'testnet' });
     loadConfig({ flags: { datadir: nd.datadir }, env: {} }); // the written config must load as the node will load it
   }
-  return { dir, nodes, apiKey, faucet: faucetFile };
+  if (mode === 'compose') {
+    const by = `timecoin testnet --validators ${n} --out DIR --compose`;
+    const compose = renderCompose(topo, { dataDir: '.', generatedBy: by, datadirsBy: by });
+    await writeFileDurably(join(dir, TESTNET_COMPOSE_FILE), compose, 0o644);
+  }
+  return { dir, mode, nodes, apiKey, faucet: faucetFile };
 }
 
 /** Adds `testnet` to `program`. */
@@ -152,21 +173,24 @@ export function registerTestnetCommand(program: Command, io: ClientIo = {}): Com
   const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
   return program
     .command('testnet')
-    .description('write a local N-validator testnet: node folders, shared genesis, faucet wallet, API key')
+    .description('write an N-validator testnet: node folders, shared genesis, faucet wallet, API key (--compose: for docker compose)')
     .requiredOption('--validators <n>', 'number of validators (masternodes)')
     .requiredOption('--out <dir>', 'directory to create (must be empty or missing)')
     .option('--base-port <port>', `node i listens for P2P on P + 2i and RPC on P + 2i + 1 (default ${DEFAULT_TESTNET_BASE_PORT})`)
-    .option('--host <ipv4>', 'address the nodes listen on and dial (default 127.0.0.1)')
-    .action(async (o: { validators: string; out: string; basePort?: string; host?: string }) => {
+    .option('--host <ipv4>', 'address the nodes listen on and dial (default 127.0.0.1; not with --compose)')
+    .option('--compose', 'configure the nodes as containers (service node<i>, P2P 24100 on the compose network, RPC P + 2i + 1 published on 127.0.0.1) and write DIR/docker-compose.yml')
+    .action(async (o: { validators: string; out: string; basePort?: string; host?: string; compose?: boolean }) => {
       if (!/^\d{1,3}$/.test(o.validators)) throw new Error(`invalid --validators ${JSON.stringify(o.validators.slice(0, 20))}`);
       if (o.basePort !== undefined && !/^\d{1,5}$/.test(o.basePort)) throw new Error(`invalid --base-port ${JSON.stringify(o.basePort.slice(0, 20))}`);
       const t = await createTestnet({
         validators: Number(o.validators), out: o.out,
         ...(o.basePort !== undefined ? { basePort: Number(o.basePort) } : {}),
         ...(o.host !== undefined ? { host: o.host } : {}),
+        ...(o.compose === true ? { mode: 'compose' as const } : {}),
       });
       for (const [i, nd] of t.nodes.entries()) out(`node${i} ${nd.datadir} rpc http://127.0.0.1:${nd.rpcPort}/ p2p ${nd.p2pPort} peer ${nd.peerId}\n`);
       out(`faucet ${t.faucet.address} (${join(t.dir, FAUCET_WALLET_FILE)})\napikey ${join(t.dir, TESTNET_APIKEY_FILE)}\n`);
-      out(`start node i with: timecoin start --datadir ${join(t.dir, 'node<i>')}\n`);
+      if (t.mode === 'compose') out(`start it with: docker compose -f ${join(t.dir, TESTNET_COMPOSE_FILE)} up (image ${COMPOSE_IMAGE}: docs/docker.md)\n`);
+      else out(`start node i with: timecoin start --datadir ${join(t.dir, 'node<i>')}\n`);
     });
 }

@@ -1,4 +1,4 @@
-/** Chain methods (SPEC §5): getblockchaininfo, getblockcount, getbestblockhash, getblockhash, getblock. */
+/** Chain methods (SPEC §5): getblockchaininfo, getblockcount, getbestblockhash, getblockhash, getblock, gettxoutsetinfo. */
 import { defineMethod, type MethodTable } from '../../rpc/methods.js';
 import { invalidParameter } from '../../rpc/errors.js';
 import type { NodeServices } from '../services.js';
@@ -44,6 +44,16 @@ export function chainMethods(s: NodeServices): MethodTable {
         const block = await resolveBlock(s, hashOrHeight as string | number);
         if (verbosity === 0) return block.bytes;
         return blockJson(block, s, verbosity as 1 | 2);
+      },
+    }),
+    // Bitcoin Core's names; one full scan under a LevelDB snapshot, so height, bestblock and the
+    // hash describe the same tip even while blocks connect. total_amount is units (a string).
+    gettxoutsetinfo: defineMethod({
+      scope: 'read',
+      params: [],
+      handler: async () => {
+        const info = await s.chain.utxoSetHash();
+        return { height: info.height, bestblock: info.bestHash, txouts: info.count, total_amount: info.totalAmount, hash_serialized: info.hash };
       },
     }),
   };

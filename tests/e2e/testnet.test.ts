@@ -5,7 +5,6 @@
  * deadlines, never sleeping and hoping — every node reports it final and all four hold the same
  * block hash at every height. The processes are killed in afterAll, also after a failure.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,64 +12,37 @@ import { decodeAddress } from '../../chain/address.js';
 import { createSigner } from '../../chain/ed25519.js';
 import { fromHex, toHex } from '../../chain/hash.js';
 import { buildTransfer } from '../../chain/tx-builder.js';
-import { createTestnet, type Testnet } from '../../src/commands/testnet.js';
-import { coinsOf, freeBase, Rpc, stopProcess, tempDir, waitFor } from './helpers.js';
+import { coinsOf, waitFor } from './helpers.js';
+import { TestnetHarness } from './testnet-harness.js';
 
 const N = 4;
 /** Short heartbeat interval; ≥ 0.6 s × N keeps each peer under the heartbeat protocol's 2 msg/s quota. */
 const HEARTBEAT_MS = 3_000;
-const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('testnet: 4 validator processes over libp2p on loopback', () => {
-  let net: Testnet;
-  const procs: ChildProcess[] = [];
-  const logs: string[][] = [];
-  let rpcs: Rpc[] = [];
+  let tn: TestnetHarness;
+  let rpcs: TestnetHarness['rpcs'] = [];
 
   beforeAll(async () => {
-    const dir = tempDir('timecoin-testnet-');
-    net = await createTestnet({
-      validators: N,
-      out: join(dir, 'tn'),
-      basePort: await freeBase(N),
-      configOverrides: { log: { level: 'info' }, consensus: { timeoutBaseMs: 1_000, timeoutMaxMs: 4_000, heartbeatIntervalMs: HEARTBEAT_MS } },
-    });
-    for (let i = 0; i < N; i++) {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--datadir', net.nodes[i]!.datadir], {
-        cwd: ROOT,
-        env: { ...process.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const log: string[] = [];
-      logs.push(log);
-      p.stdout!.on('data', (b: Buffer) => log.push(b.toString()));
-      p.stderr!.on('data', (b: Buffer) => log.push(b.toString()));
-      procs.push(p);
-    }
-    rpcs = net.nodes.map((nd) => new Rpc(`http://127.0.0.1:${nd.rpcPort}/`, net.apiKey));
+    // The default idle interval (60 s): blocks come for the faucet transaction only.
+    tn = await TestnetHarness.create({ validators: N, config: { consensus: { timeoutBaseMs: 1_000, timeoutMaxMs: 4_000, heartbeatIntervalMs: HEARTBEAT_MS } } });
+    tn.startAll();
+    rpcs = tn.rpcs;
     // Every node is up and connected to the other three (full mesh: consensus needs it).
-    await waitFor(
-      'a full mesh',
-      async () => {
-        const infos = await Promise.all(rpcs.map((r) => r.call<{ connections: number; masternodes: number }>('getnetworkinfo')));
-        return infos.every((i) => i.masternodes >= N - 1) ? infos : undefined;
-      },
-      30_000,
-      200,
-    );
+    await tn.waitMesh(tn.all, 30_000);
   }, 45_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => stopProcess(p)));
+    await tn?.close();
   });
 
   it('a faucet transaction sent to node 1 becomes final on all four, with identical blocks at every height', async () => {
     try {
-      const faucet = JSON.parse(readFileSync(join(net.dir, 'faucet-wallet.json'), 'utf8')) as { address: string; privateKey: string };
-      expect(faucet.address).toBe(net.faucet.address);
+      const faucet = JSON.parse(readFileSync(join(tn.net.dir, 'faucet-wallet.json'), 'utf8')) as { address: string; privateKey: string };
+      expect(faucet.address).toBe(tn.net.faucet.address);
       const { chainid } = await rpcs[1]!.call<{ chainid: string }>('getblockchaininfo');
       for (const r of rpcs) expect((await r.call<{ chainid: string }>('getblockchaininfo')).chainid).toBe(chainid);
-      const recipient = decodeAddress(JSON.parse(readFileSync(join(net.nodes[2]!.datadir, 'owner-wallet.json'), 'utf8')).address, 'testnet');
+      const recipient = decodeAddress(JSON.parse(readFileSync(join(tn.net.nodes[2]!.datadir, 'owner-wallet.json'), 'utf8')).address, 'testnet');
       const tx = buildTransfer({
         chainId: fromHex(chainid),
         signer: createSigner(fromHex(faucet.privateKey)),
@@ -100,14 +72,14 @@ describe('testnet: 4 validator processes over libp2p on loopback', () => {
       const peers = await rpcs[0]!.call<{ masternode: string | null }[]>('getpeerinfo');
       expect(peers.filter((p) => p.masternode !== null).length).toBe(N - 1);
     } catch (err) {
-      dumpLogs();
+      tn.dumpLogs(40);
       throw err;
     }
   }, 45_000);
 
   it('heartbeats travel over p2p: after a few intervals every node reports every masternode with a lastheartbeat and uptime > 0', async () => {
     try {
-      const operators = net.nodes.map((nd) => nd.operatorPublicKey).sort();
+      const operators = tn.net.nodes.map((nd) => nd.operatorPublicKey).sort();
       const lists = await waitFor(
         'counted heartbeats of all four masternodes on all four nodes',
         async () => {
@@ -128,12 +100,8 @@ describe('testnet: 4 validator processes over libp2p on loopback', () => {
       // No node was charged for anything: no evidence, nobody banned.
       for (const r of rpcs) expect((await r.call<{ banned: number }>('getnetworkinfo')).banned).toBe(0);
     } catch (err) {
-      dumpLogs();
+      tn.dumpLogs(40);
       throw err;
     }
   }, 45_000);
-
-  function dumpLogs(): void {
-    for (const [i, l] of logs.entries()) process.stderr.write(`--- node${i} log tail ---\n${l.join('').split('\n').slice(-40).join('\n')}\n`);
-  }
 });

@@ -1,0 +1,432 @@
+/**
+ * A 4-validator testnet as processes on loopback, driven as a load test (bench/cluster.ts and
+ * tests/e2e/cluster-smoke.test.ts): start it (tests/e2e/testnet-harness.ts), pre-split the faucet
+ * into K independent outputs under many keys, pre-sign one 1-input 1-output transfer per output
+ * (signing is never on the clock), offer them at a fixed rate or at maximum over several
+ * keep-alive HTTP connections in JSON-RPC batches, and timestamp each transaction's finality by
+ * polling `getblock` of every new final height on one observer node. CPU and RSS per node come
+ * from /proc/<pid>/stat and /proc/<pid>/status.
+ */
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { TxKind } from '../chain/constants.js';
+import { createSigner, type Signer } from '../chain/ed25519.js';
+import { fromHex, toHex } from '../chain/hash.js';
+import { createTransaction } from '../chain/transaction.js';
+import { buildTransfer, signInputs } from '../chain/tx-builder.js';
+import { waitFor } from '../tests/e2e/helpers.js';
+import { TestnetHarness } from '../tests/e2e/testnet-harness.js';
+
+/** Outputs per pre-split transaction (≈ 160 KB each; a dozen fit in one 2 MB block). */
+const PER_SPLIT = 4_000;
+/** Fee of a load transaction (it is 154 bytes; min fee rate 1 unit/byte). */
+const LOAD_FEE = 1_000n;
+/** How often the finality watcher asks the observer for new final heights. */
+const WATCH_EVERY_MS = 20;
+
+/** A pre-signed load transaction. */
+export interface LoadTx {
+  readonly txid: string;
+  readonly hex: string;
+}
+
+/** One JSON-RPC answer entry. */
+interface Answer {
+  readonly id?: unknown;
+  readonly result?: unknown;
+  readonly error?: { code: number; message: string } | null;
+}
+
+/** Keep-alive JSON-RPC over node:http to one node (fetch gives no control over the pool). */
+export class NodeClient {
+  private readonly agent: Agent;
+  private nextId = 1;
+
+  constructor(
+    readonly port: number,
+    private readonly key: string,
+    conns: number,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: conns });
+  }
+
+  /** POST a JSON body; resolves with the parsed answer (rejects on a socket error). */
+  post(body: string, retry = true): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: this.port, path: '/', method: 'POST', agent: this.agent, headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (e) {
+              reject(new Error(`HTTP ${res.statusCode}: ${(e as Error).message}`));
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // The server closed an idle keep-alive socket as we reused it: the request never
+        // reached it, so sending again on a fresh socket is safe (Node's documented pattern).
+        if (retry && req.reusedSocket && err.code === 'ECONNRESET') this.post(body, false).then(resolve, reject);
+        else reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  /** One call; throws on a JSON-RPC error. */
+  async call<T>(method: string, params: unknown[] = []): Promise<T> {
+    const a = (await this.post(JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params }))) as Answer;
+    if (a.error) throw new Error(`${method}: ${a.error.code} ${a.error.message}`);
+    return a.result as T;
+  }
+
+  /** A batch of calls; the answers in request order. */
+  async batch(calls: readonly { method: string; params: unknown[] }[]): Promise<Answer[]> {
+    const reqs = calls.map((c, i) => ({ jsonrpc: '2.0', id: i, method: c.method, params: c.params }));
+    const out = (await this.post(JSON.stringify(reqs))) as Answer[];
+    if (!Array.isArray(out)) throw new Error(`batch refused: ${JSON.stringify(out).slice(0, 200)}`);
+    return out;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface ClusterOptions {
+  readonly validators?: number;
+  /** Keep-alive connections per node. */
+  readonly conns?: number;
+  /** Extra config.json keys for every node. */
+  readonly config?: Record<string, unknown>;
+  /** Run this node under `--cpu-prof` (the profile is written when it exits). */
+  readonly profileNode?: number;
+  readonly profileDir?: string;
+}
+
+/** A running testnet plus keep-alive clients and the faucet signer. */
+export class Cluster {
+  readonly clients: NodeClient[];
+  chainId: Uint8Array = new Uint8Array(32);
+  readonly faucet: Signer;
+
+  private constructor(readonly h: TestnetHarness, conns: number) {
+    this.clients = h.net.nodes.map((nd) => new NodeClient(nd.rpcPort, h.net.apiKey, conns));
+    this.faucet = createSigner(fromHex(h.net.faucet.privateKey));
+  }
+
+  /** Write, start and mesh a testnet whose API key is not rate-limited. */
+  static async start(o: ClusterOptions = {}): Promise<Cluster> {
+    const h = await TestnetHarness.create({
+      validators: o.validators ?? 4,
+      config: { rpc: { defaultRatePerSecond: 1_000_000, maxBatch: 10_000 }, ...o.config },
+    });
+    const c = new Cluster(h, o.conns ?? 8);
+    try {
+      for (const i of h.all) {
+        // One node may run under the V8 profiler; the harness passes this process's env on.
+        const saved = process.env.NODE_OPTIONS;
+        if (i === o.profileNode) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${o.profileDir ?? '.'}`.trim();
+        h.start(i);
+        if (saved === undefined) delete process.env.NODE_OPTIONS;
+        else process.env.NODE_OPTIONS = saved;
+      }
+      await h.waitMesh(h.all, 60_000);
+      c.chainId = fromHex((await c.clients[0]!.call<{ chainid: string }>('getblockchaininfo')).chainid);
+    } catch (err) {
+      h.dumpLogs();
+      await c.close();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Indexes of the nodes whose process is running. */
+  alive(): number[] {
+    return this.h.all.filter((i) => this.h.running(i));
+  }
+
+  /** The OS pid of node i (found by its datadir on the command line), or null. */
+  pid(i: number): number | null {
+    const datadir = this.h.net.nodes[i]!.datadir;
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+        if (args.includes('start') && args.includes(datadir)) return Number(name);
+      } catch {
+        // the process exited while we looked
+      }
+    }
+    return null;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    await this.h.close();
+  }
+}
+
+/** A signer over a fresh key made by Node's crypto (≈ 20× faster than deriving with @noble). */
+function fastSigner(): Signer {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const x = publicKey.export({ format: 'jwk' }).x!;
+  return { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), sign: (m) => nodeSign(null, m, privateKey) };
+}
+
+/** A spendable pre-split output and its owner. */
+export interface OwnedCoin {
+  readonly txid: Uint8Array;
+  readonly index: number;
+  readonly amount: bigint;
+  readonly owner: Signer;
+}
+
+/**
+ * Split the faucet into `k` outputs spread over `keys` distinct keys (more than the node's
+ * 8,192-entry key cache makes every verification a cold one, as V₁ is measured): one
+ * transaction into ⌈k / 4,000⌉ chunks, then one transaction per chunk; both steps waited final.
+ */
+export async function presplit(c: Cluster, k: number, keys: number): Promise<OwnedCoin[]> {
+  const owners = Array.from({ length: Math.max(1, Math.min(keys, k)) }, fastSigner);
+  const chunks = Math.ceil(k / PER_SPLIT);
+  // Through NodeClient (keep-alive with the stale-socket retry), not the tests' fetch-based Rpc.
+  const unspent = await c.clients[0]!.call<{ txid: string; vout: number; amount: string }[]>('listunspent', [c.h.net.faucet.address]);
+  const coins = unspent.map((u) => ({ txid: fromHex(u.txid), index: u.vout, amount: BigInt(u.amount) }));
+  const total = coins.reduce((s, x) => s + x.amount, 0n);
+  const chunkAmount = total / BigInt(chunks + 1);
+  const first = buildTransfer({ chainId: c.chainId, signer: c.faucet, coins, recipients: Array.from({ length: chunks }, () => ({ amount: chunkAmount, publicKey: c.faucet.publicKey })), feeRate: 1n });
+  await submitAndWaitFinal(c, [first.bytes]);
+  const out: OwnedCoin[] = [];
+  const splits: Uint8Array[] = [];
+  for (let j = 0; j < chunks; j++) {
+    const n = Math.min(PER_SPLIT, k - j * PER_SPLIT);
+    const each = chunkAmount / BigInt(n + 1);
+    const recipients = Array.from({ length: n }, (_, m) => ({ amount: each, publicKey: owners[(j * PER_SPLIT + m) % owners.length]!.publicKey }));
+    const tx = buildTransfer({ chainId: c.chainId, signer: c.faucet, coins: [{ txid: first.txid, index: j, amount: chunkAmount }], recipients, feeRate: 1n });
+    splits.push(tx.bytes);
+    for (let m = 0; m < n; m++) out.push({ txid: tx.txid, index: m, amount: each, owner: owners[(j * PER_SPLIT + m) % owners.length]! });
+  }
+  await submitAndWaitFinal(c, splits);
+  return out;
+}
+
+async function submitAndWaitFinal(c: Cluster, txs: readonly Uint8Array[]): Promise<void> {
+  const rpc = c.clients[0]!;
+  const ids: string[] = [];
+  for (const bytes of txs) ids.push(await rpc.call<string>('sendrawtransaction', [toHex(bytes)]));
+  for (const id of ids) {
+    await waitFor(`split ${id} final`, async () => ((await rpc.call<{ finalized: boolean }>('waittransactionfinality', [id, 10_000])).finalized ? true : undefined), 120_000, 0);
+  }
+}
+
+/** One pre-signed 1-input 1-output transfer per coin (back to its owner, fee 1,000 units). */
+export function signLoad(c: Cluster, coins: readonly OwnedCoin[]): LoadTx[] {
+  return coins.map((coin) => {
+    const unsigned = createTransaction({
+      kind: TxKind.Transfer,
+      inputs: [{ prevTxid: coin.txid, prevIndex: coin.index, signature: new Uint8Array(64) }],
+      outputs: [{ amount: coin.amount - LOAD_FEE, publicKey: coin.owner.publicKey }],
+    });
+    const tx = signInputs(unsigned, c.chainId, coin.owner);
+    return { txid: toHex(tx.txid), hex: toHex(tx.bytes) };
+  });
+}
+
+/** A final block as the watcher saw it. */
+export interface SeenBlock {
+  readonly height: number;
+  readonly size: number;
+  readonly txs: number;
+  readonly view: number;
+  /** Date.now() when the watcher first saw it final. */
+  readonly seenMs: number;
+}
+
+/** Timestamps finality per txid by polling one observer node for new final heights. */
+export class FinalityWatch {
+  readonly finalAt = new Map<string, number>();
+  readonly blocks: SeenBlock[] = [];
+  lastHeight = -1;
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly c: Cluster,
+    /** The node asked; switch it when that node is about to be killed. */
+    public observer = 0,
+  ) {}
+
+  /** Start polling from the current final height (earlier blocks are not reported). */
+  async start(): Promise<void> {
+    this.lastHeight = (await this.c.clients[this.observer]!.call<{ finalizedheight: number }>('getblockchaininfo')).finalizedheight;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.poll();
+      } catch {
+        // observer busy or being switched: try again next round
+      }
+      await new Promise((r) => setTimeout(r, WATCH_EVERY_MS));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const client = this.c.clients[this.observer]!;
+    const fin = (await client.call<{ finalizedheight: number }>('getblockchaininfo')).finalizedheight;
+    if (fin <= this.lastHeight) return;
+    const heights = Array.from({ length: Math.min(50, fin - this.lastHeight) }, (_, i) => this.lastHeight + 1 + i);
+    const answers = await client.batch(heights.map((h) => ({ method: 'getblock', params: [h, 1] })));
+    const now = Date.now();
+    for (const a of answers) {
+      const b = a.result as { height: number; size: number; view: number; tx: string[] } | undefined;
+      if (b === undefined || b.height !== this.lastHeight + 1) break;
+      for (const t of b.tx) if (!this.finalAt.has(t)) this.finalAt.set(t, now);
+      this.blocks.push({ height: b.height, size: b.size, txs: b.tx.length, view: b.view, seenMs: now });
+      this.lastHeight = b.height;
+    }
+  }
+
+  /** Wait until every txid is final (or the deadline passes: then resolves with the missing count). */
+  async waitAll(txids: readonly string[], timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const missing = txids.reduce((n, t) => n + (this.finalAt.has(t) ? 0 : 1), 0);
+      if (missing === 0 || Date.now() > deadline) return missing;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export interface OfferOptions {
+  /** Transactions per second offered, or 'max': every connection sends its next batch as soon as the last is answered. */
+  readonly rate: number | 'max';
+  readonly durationMs: number;
+  /** Concurrent requests in flight (spread round-robin over the live nodes). */
+  readonly conns: number;
+  /** Transactions per JSON-RPC batch (at most; a fixed rate sends what is due). */
+  readonly batch: number;
+  /** Nodes to submit to (default: every live node). */
+  readonly nodes?: readonly number[];
+  /** Stop early once this returns true (checked before each batch). */
+  readonly until?: () => boolean;
+}
+
+export interface OfferResult {
+  /** Date.now() when each accepted transaction's request was sent. */
+  readonly sentAt: Map<string, number>;
+  readonly accepted: string[];
+  /** Refusals by error message. */
+  readonly refused: Record<string, number>;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Transactions not sent because the pre-signed supply ran out or the window closed. */
+  readonly unsent: number;
+}
+
+/**
+ * Offer `txs` in order. At a fixed rate a worker sends what is due (rate × elapsed) and otherwise
+ * waits for the next due instant; at 'max' it sends full batches back to back and backs off 20 ms
+ * on `mempool-full` (the refused transactions go back in the queue). A socket error (a killed
+ * node) puts the batch back and drops that node from the rotation.
+ */
+export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions): Promise<OfferResult> {
+  const queue: LoadTx[] = [];
+  let next = 0;
+  const take = (n: number): LoadTx[] => {
+    const out = queue.splice(0, n);
+    while (out.length < n && next < txs.length) out.push(txs[next++]!);
+    return out;
+  };
+  const dead = new Set<number>();
+  const targets = (): number[] => (o.nodes ?? c.h.all).filter((i) => !dead.has(i) && c.h.running(i));
+  const sentAt = new Map<string, number>();
+  const accepted: string[] = [];
+  const refused: Record<string, number> = {};
+  const startMs = Date.now();
+  const stopAt = startMs + o.durationMs;
+  let dispatched = 0;
+  let rr = 0;
+
+  const worker = async (): Promise<void> => {
+    while (Date.now() < stopAt && !(o.until?.() ?? false)) {
+      let want = o.batch;
+      if (o.rate !== 'max') {
+        const due = Math.floor((o.rate * (Date.now() - startMs)) / 1000) - dispatched;
+        if (due <= 0) {
+          const nextDue = startMs + ((dispatched + 1) * 1000) / o.rate;
+          await new Promise((r) => setTimeout(r, Math.max(1, nextDue - Date.now())));
+          continue;
+        }
+        want = Math.min(want, due);
+      }
+      const batch = take(want);
+      if (batch.length === 0) return;
+      dispatched += batch.length;
+      const nodes = targets();
+      if (nodes.length === 0) throw new Error('no live node to submit to');
+      const node = nodes[rr++ % nodes.length]!;
+      const sent = Date.now();
+      let answers: Answer[];
+      try {
+        answers = await c.clients[node]!.batch(batch.map((t) => ({ method: 'sendrawtransaction', params: [t.hex] })));
+      } catch {
+        if (!c.h.running(node)) dead.add(node);
+        queue.unshift(...batch);
+        dispatched -= batch.length;
+        continue;
+      }
+      let full = false;
+      answers.forEach((a, i) => {
+        const t = batch[i]!;
+        if (typeof a.result === 'string') {
+          accepted.push(t.txid);
+          sentAt.set(t.txid, sent);
+        } else if (o.rate === 'max' && a.error?.message === 'mempool-full') {
+          queue.push(t);
+          full = true;
+        } else {
+          const k = a.error?.message ?? 'no answer';
+          refused[k] = (refused[k] ?? 0) + 1;
+        }
+      });
+      if (full) await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await Promise.all(Array.from({ length: o.conns }, worker));
+  return { sentAt, accepted, refused, startMs, endMs: Date.now(), unsent: queue.length + txs.length - next };
+}
+
+/** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
+export function procUsage(pid: number): { cpuSec: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSec: ticks / CLK_TCK, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+}
+/** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
+const CLK_TCK = 100;
+
+/** The p-th percentile (0–100) of `xs` by nearest rank; NaN for an empty list. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}

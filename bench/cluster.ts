@@ -1,0 +1,186 @@
+/**
+ * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
+ * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100]`
+ * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
+ *
+ * Before the cluster starts, V₁ (single-core verifications/s) is measured by bench/chain.ts's own
+ * `benchVerifyAndAdmission`; the ceiling is 2 cores × V₁ ÷ 4 nodes (every node verifies every
+ * transaction once). The faucet is pre-split (bench/cluster-lib.ts) into one output per load
+ * transaction over `--keys` distinct keys, and every load transaction is signed before its phase.
+ *
+ * (a) max: `--conns` connections send `--batch`-transaction JSON-RPC batches back to back for
+ *     `--duration` s (mempool-full → back off, resend). finalized tx/s = accepted ÷ (first send →
+ *     last finality); blocks/s, mean block size, CPU per node (/proc stat over the phase), RSS.
+ * (b) `--rate` tx/s offered for `--duration` s: finality latency p50/p95/p99 (send of the batch →
+ *     the watcher on the observer node first sees the block final; it polls every 20 ms).
+ * (c) under `--rate` load, SIGKILL the node getconsensusinfo names leader → ms until the watcher
+ *     sees the next height final, and the largest gap between final blocks over the following
+ *     N + 1 heights (it includes the view change when the dead node's turn to lead comes).
+ * (d) kill nodes until 2 of 4 run (no quorum: no blocks), submit until both mempools hold
+ *     10,000 transactions, read their RSS.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { benchVerifyAndAdmission } from './chain.js';
+import { Cluster, FinalityWatch, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '1000' },
+    phases: { type: 'string', default: 'a,b,c,d' },
+    conns: { type: 'string', default: '8' },
+    batch: { type: 'string', default: '100' },
+    keys: { type: 'string', default: '10000' },
+    /** Pre-signed transactions for the max phase (it ends early if they run out). */
+    'max-budget': { type: 'string', default: '60000' },
+    'profile-node': { type: 'string' },
+  },
+});
+const DURATION_MS = Number(args.duration) * 1000;
+const RATE = Number(args.rate);
+const PHASES = new Set(args.phases.split(','));
+const CONNS = Number(args.conns);
+const BATCH = Number(args.batch);
+const MEMPOOL_FULL = 10_000;
+/** Load in phase (c): kill at 4 s, then keep offering for up to 12 s more. */
+const KILL_AFTER_MS = 4_000;
+const KILL_PHASE_MS = 16_000;
+const FINAL_WAIT_MS = 120_000;
+
+const emit = (name: string, value: number, unit: string, extra: Record<string, unknown> = {}): void =>
+  console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit, ...extra }));
+const note = (t: string): void => void process.stderr.write(`bench/cluster: ${t}\n`);
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+note(`cores ${availableParallelism()}, load average ${load()}`);
+benchVerifyAndAdmission(500, 100); // warm-up
+const { v1 } = benchVerifyAndAdmission(6_000, 200);
+emit('verify_per_sec_single_core', v1, 'verify/s');
+const ceiling = (2 * v1) / 4;
+
+const budget = {
+  a: PHASES.has('a') ? Number(args['max-budget']) : 0,
+  b: PHASES.has('b') ? Math.ceil((RATE * DURATION_MS) / 1000) : 0,
+  c: PHASES.has('c') ? Math.ceil((RATE * KILL_PHASE_MS) / 1000) : 0,
+  d: PHASES.has('d') ? MEMPOOL_FULL + 2_000 : 0,
+};
+const profileNode = args['profile-node'] === undefined ? undefined : Number(args['profile-node']);
+const c = await Cluster.start({ conns: CONNS, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
+try {
+  const t0 = Date.now();
+  const coins = await presplit(c, budget.a + budget.b + budget.c + budget.d, Number(args.keys));
+  note(`pre-split ${coins.length} outputs in ${Date.now() - t0} ms; load average ${load()}`);
+  let cursor = 0;
+  const slice = (n: number): OwnedCoin[] => coins.slice(cursor, (cursor += n));
+  const sign = (n: number): LoadTx[] => {
+    const s = Date.now();
+    const txs = signLoad(c, slice(n));
+    note(`signed ${txs.length} transactions in ${Date.now() - s} ms`);
+    return txs;
+  };
+  const watch = new FinalityWatch(c, 0);
+  await watch.start();
+
+  /** Wait for the accepted ones; their latencies (ms) and the time of the last finality. */
+  const settle = async (r: OfferResult): Promise<{ latencies: number[]; missing: number; lastFinal: number }> => {
+    const missing = await watch.waitAll(r.accepted, FINAL_WAIT_MS);
+    const latencies: number[] = [];
+    let lastFinal = r.startMs;
+    for (const t of r.accepted) {
+      const f = watch.finalAt.get(t);
+      if (f === undefined) continue;
+      latencies.push(f - r.sentAt.get(t)!);
+      lastFinal = Math.max(lastFinal, f);
+    }
+    if (missing > 0) note(`${missing} accepted transactions not final after ${FINAL_WAIT_MS / 1000} s`);
+    return { latencies, missing, lastFinal };
+  };
+  const blocksIn = (from: number, to: number) => watch.blocks.filter((b) => b.seenMs >= from && b.seenMs <= to);
+
+  if (PHASES.has('a')) {
+    const txs = sign(budget.a);
+    const pids = c.h.all.map((i) => c.pid(i)!);
+    const cpu0 = pids.map((p) => procUsage(p).cpuSec);
+    const r = await offer(c, txs, { rate: 'max', durationMs: DURATION_MS, conns: CONNS, batch: BATCH });
+    const s = await settle(r);
+    const cpu1 = pids.map((p) => procUsage(p));
+    const sec = (s.lastFinal - r.startMs) / 1000;
+    const finalized = s.latencies.length;
+    const tps = finalized / sec;
+    emit('finalized_tx_per_sec_max', tps, 'tx/s', { accepted: r.accepted.length, finalized, missing: s.missing, unsent: r.unsent, refused: r.refused, ms: Math.round(sec * 1000), load: load() });
+    const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
+    emit('blocks_per_sec', blocks.length / sec, 'blocks/s', { blocks: blocks.length });
+    emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
+    const cpu = cpu1.map((u, i) => (100 * (u.cpuSec - cpu0[i]!)) / sec);
+    emit('cpu_per_node_percent', cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
+    emit('rss_per_node_mb', Math.max(...cpu1.map((u) => u.rssMb)), 'MB', { nodes: cpu1.map((u) => Math.round(u.rssMb)) });
+    emit('ceiling_ratio', tps / ceiling, 'ratio', { ceiling_tx_per_sec: Math.round(ceiling), v1: Math.round(v1) });
+  }
+
+  if (PHASES.has('b')) {
+    const txs = sign(budget.b);
+    const r = await offer(c, txs, { rate: RATE, durationMs: DURATION_MS, conns: CONNS, batch: BATCH });
+    const s = await settle(r);
+    const extra = { offered_tx_per_sec: Math.round((r.accepted.length / (r.endMs - r.startMs)) * 1000), accepted: r.accepted.length, missing: s.missing, refused: r.refused, load: load() };
+    emit(`finality_p50_ms_at_${RATE}`, percentile(s.latencies, 50), 'ms', extra);
+    emit(`finality_p95_ms_at_${RATE}`, percentile(s.latencies, 95), 'ms');
+    emit(`finality_p99_ms_at_${RATE}`, percentile(s.latencies, 99), 'ms');
+    const sec = (s.lastFinal - r.startMs) / 1000;
+    emit(`finalized_tx_per_sec_at_${RATE}`, s.latencies.length / sec, 'tx/s');
+  }
+
+  if (PHASES.has('c')) {
+    const txs = sign(budget.c);
+    const running = offer(c, txs, { rate: RATE, durationMs: KILL_PHASE_MS, conns: CONNS, batch: BATCH });
+    await new Promise((r) => setTimeout(r, KILL_AFTER_MS)); // load generator pacing, not a test wait
+    const leader = c.h.indexOfOperator((await c.clients[watch.observer]!.call<{ leader: string }>('getconsensusinfo')).leader);
+    if (leader === watch.observer) watch.observer = c.alive().find((i) => i !== leader)!;
+    const killedAt = Date.now();
+    const finalAtKill = watch.lastHeight;
+    await c.h.kill(leader);
+    // Wait through one full leader rotation after the kill, so the dead node's own turn (a view
+    // change) is inside the window, not only blocks others lead.
+    const until = finalAtKill + c.h.size + 1;
+    const deadline = killedAt + 60_000;
+    while (watch.lastHeight < until && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const after = watch.blocks.filter((b) => b.height > finalAtKill && b.height <= until);
+    if (after.length === 0) note('no block final within 60 s of the leader kill');
+    let worst = { gap: NaN, height: -1, view: -1 };
+    after.forEach((b, i) => {
+      const gap = b.seenMs - (i === 0 ? killedAt : after[i - 1]!.seenMs);
+      if (!(gap <= worst.gap)) worst = { gap, height: b.height, view: b.view };
+    });
+    // The first block may have been committed already when the kill landed (view 0); the largest
+    // gap over the rotation is the one that includes the view change for the dead leader's turn.
+    emit('leader_kill_next_final_ms', after.length === 0 ? NaN : after[0]!.seenMs - killedAt, 'ms', { killed: leader, height: after[0]?.height, view: after[0]?.view, load: load() });
+    emit('leader_kill_max_block_gap_ms', worst.gap, 'ms', { height: worst.height, view: worst.view, blocks: after.length });
+    await running;
+  }
+
+  if (PHASES.has('d')) {
+    const txs = sign(budget.d);
+    const keep = c.alive().slice(0, 2);
+    for (const i of c.alive()) if (!keep.includes(i)) await c.h.kill(i);
+    await watch.stop();
+    let full = false;
+    const sizes = new Map<number, number>();
+    const poll = setInterval(() => {
+      void Promise.all(keep.map((i) => c.clients[i]!.call<{ size: number }>('getmempoolinfo').then((m) => sizes.set(i, m.size)))).then(
+        () => (full = keep.every((i) => (sizes.get(i) ?? 0) >= MEMPOOL_FULL)),
+        () => undefined,
+      );
+    }, 200);
+    const r = await offer(c, txs, { rate: 'max', durationMs: 120_000, conns: CONNS, batch: BATCH, nodes: keep, until: () => full });
+    clearInterval(poll);
+    const rss = keep.map((i) => procUsage(c.pid(i)!).rssMb);
+    emit('rss_full_mempool_mb', Math.max(...rss), 'MB', { nodes: keep, rss: rss.map(Math.round), mempool: keep.map((i) => sizes.get(i)), full, accepted: r.accepted.length, load: load() });
+  }
+  await watch.stop();
+  note(`done; load average ${load()}`);
+} catch (err) {
+  c.h.dumpLogs(30);
+  throw err;
+} finally {
+  await c.close();
+}
