@@ -8,7 +8,8 @@
  * from /proc/<pid>/stat and /proc/<pid>/status.
  */
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Agent, request } from 'node:http';
 import { TxKind } from '../chain/constants.js';
 import { createSigner, type Signer } from '../chain/ed25519.js';
@@ -132,7 +133,7 @@ export class Cluster {
       for (const i of h.all) {
         // One node may run under the V8 profiler; the harness passes this process's env on.
         const saved = process.env.NODE_OPTIONS;
-        if (i === o.profileNode) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${o.profileDir ?? '.'}`.trim();
+        if (i === o.profileNode) process.env.NODE_OPTIONS = `${saved ?? ''} --import=${writeProfilerPreload(o.profileDir ?? '.')}`.trim();
         h.start(i);
         if (saved === undefined) delete process.env.NODE_OPTIONS;
         else process.env.NODE_OPTIONS = saved;
@@ -171,6 +172,23 @@ export class Cluster {
     for (const c of this.clients) c.close();
     await this.h.close();
   }
+}
+
+/**
+ * Node 20 refuses `--cpu-prof` in NODE_OPTIONS, so the profiled node gets a preload that runs the
+ * V8 profiler through node:inspector and writes `node-<pid>.cpuprofile` into `dir` at exit
+ * (the node exits through process.exit on SIGTERM). Returns the preload's path.
+ */
+function writeProfilerPreload(dir: string): string {
+  const file = join(resolve(dir), 'cluster-cpu-profile-preload.mjs');
+  const out = JSON.stringify(resolve(dir));
+  writeFileSync(
+    file,
+    `import { Session } from 'node:inspector';\nimport { writeFileSync } from 'node:fs';\n` +
+      `const s = new Session(); s.connect(); s.post('Profiler.enable'); s.post('Profiler.start');\n` +
+      `process.on('exit', () => s.post('Profiler.stop', (err, r) => { if (!err) writeFileSync(${out} + '/node-' + process.pid + '.cpuprofile', JSON.stringify(r.profile)); }));\n`,
+  );
+  return file;
 }
 
 /** A signer over a fresh key made by Node's crypto (≈ 20× faster than deriving with @noble). */

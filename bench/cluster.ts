@@ -110,7 +110,7 @@ try {
     const tps = finalized / sec;
     emit('finalized_tx_per_sec_max', tps, 'tx/s', { accepted: r.accepted.length, finalized, missing: s.missing, unsent: r.unsent, refused: r.refused, ms: Math.round(sec * 1000), load: load() });
     const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
-    emit('blocks_per_sec', blocks.length / sec, 'blocks/s', { blocks: blocks.length });
+    emit('blocks_per_sec', blocks.length / sec, 'blocks/s', { blocks: blocks.length, after_view_change: blocks.filter((b) => b.view > 0).length });
     emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
     const cpu = cpu1.map((u, i) => (100 * (u.cpuSec - cpu0[i]!)) / sec);
     emit('cpu_per_node_percent', cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });

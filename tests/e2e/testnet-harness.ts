@@ -68,7 +68,7 @@ export class TestnetHarness {
     const n = o.validators ?? 4;
     const net = await createTestnet({
       validators: n,
-      out: join(tempDir('timecoin-faults-'), 'tn'),
+      out: join(tempDir('timecoin-testnet-'), 'tn'),
       basePort: await freeBase(n),
       configOverrides: { log: { level: 'info' }, consensus: FAST_CONSENSUS, ...o.config },
     });
@@ -83,6 +83,7 @@ export class TestnetHarness {
     return new TestnetHarness(net);
   }
 
+  /** Number of validators. */
   get size(): number {
     return this.net.nodes.length;
   }
@@ -106,12 +107,18 @@ export class TestnetHarness {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = this.logs[i]!;
-    const keep = (b: Buffer): void => {
-      log.push(...b.toString().split('\n').filter((l) => l.length > 0));
-      if (log.length > LOG_LINES) log.splice(0, log.length - LOG_LINES);
+    // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.
+    const keeper = (): ((b: Buffer) => void) => {
+      let partial = '';
+      return (b) => {
+        const lines = (partial + b.toString()).split('\n');
+        partial = lines.pop()!;
+        log.push(...lines.filter((l) => l.length > 0));
+        if (log.length > LOG_LINES) log.splice(0, log.length - LOG_LINES);
+      };
     };
-    p.stdout!.on('data', keep);
-    p.stderr!.on('data', keep);
+    p.stdout!.on('data', keeper());
+    p.stderr!.on('data', keeper());
     this.procs[i] = p;
   }
 
