@@ -6,10 +6,10 @@
  * genesis-registered validators (tests/unit/masternode-fixtures.ts MnChain: real LevelDB, the
  * production block and vote constructors), is served by one P2pNetwork + `serveSync` on
  * 127.0.0.1 in a child process (a serving peer is another machine: its reads and libp2p work
- * must not share the syncing node's event loop; it still shares the two cores). A FRESH node (same genesis, its own LevelDB with the node's default fsync per
- * block, the node's BlockChecks, ConsensusDriver and BlockSync wired as src/node.ts does) dials
- * it and syncs through the real `BlockSync` path; the clock runs from the first sync trigger until
- * its tip reaches `blocks`.
+ * must not share the syncing node's event loop; it still shares the two cores). A FRESH node
+ * (same genesis, its own LevelDB with the node's default fsync per block, the node's BlockChecks,
+ * ConsensusDriver and BlockSync wired as src/node.ts does) dials it and syncs through the real
+ * `BlockSync` path; the clock runs from the first sync trigger until its tip reaches `blocks`.
  *
  * - sync_blocks_per_sec, sync_total_ms: with the verify pool (`os.availableParallelism()` threads).
  * - sync_verify_workers: that pool's size; sync_verify_pool_start_ms: starting its threads (before the clock).
@@ -168,7 +168,10 @@ async function main(): Promise<void> {
   const source = { genesis: chain.genesis, tipHash: chain.store.tip().hash };
   const lastCert = (await chain.store.getCertificate(source.tipHash))!;
   await chain.close();
-  const server = await startServer(dir);
+  const server = await startServer(dir).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   const pool = new VerifyPool({ log });
   try {
     // Threads start on first use; under tsx each compiles the verifier first, which is not sync work.

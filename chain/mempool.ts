@@ -198,12 +198,26 @@ export class Mempool {
     // spent, and the next assembled block would be invalid: retry on a stable tip.
     for (let attempt = 0; attempt < MAX_VIEW_ATTEMPTS; attempt++) {
       const tip = store.tip();
-      if ((await store.getTransaction(tx.txid)) != null) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
       const view = await store.loadView([tx]);
+      // A transaction in the chain has spent its inputs, so when every input is still unspent
+      // (in the chain view or a pool parent) it cannot be there: the txid-index read (a LevelDB
+      // get per admission, ~8% of a loaded node's CPU) is needed only otherwise.
+      if (!this.inputsUnspent(tx, view) && (await store.getTransaction(tx.txid)) != null) {
+        reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
+      }
       const now = store.tip();
       if (now.height === tip.height && Buffer.compare(now.hash, tip.hash) === 0) return this.accept(tx, view, tip.height);
     }
     throw new Error(`mempool: the chain tip moved during each of ${MAX_VIEW_ATTEMPTS} view loads`);
+  }
+
+  /** True when `tx` has inputs and each is an unspent chain output in `view` or an output of a pool transaction. */
+  private inputsUnspent(tx: Transaction, view: UtxoView): boolean {
+    if (tx.inputs.length === 0) return false;
+    return tx.inputs.every((i) => {
+      const parent = this.pool.get(toHex(i.prevTxid));
+      return parent !== undefined ? parent.tx.outputs[i.prevIndex] !== undefined : view.getUtxo(i.prevTxid, i.prevIndex) !== undefined;
+    });
   }
 
   /**

@@ -3,7 +3,8 @@
  * quota, in ONE place. Quotas start from TIME Coin's node (tx 50/s, votes 100/s, blocks 10/s,
  * sync requests 100 per 10 s). A protocol not in this table is never handled.
  */
-import { MAX_BLOCK_SIZE, MAX_TX_SIZE } from '../chain/constants.js';
+import { MAX_BLOCK_SIZE } from '../chain/constants.js';
+import { TX_BATCH_MAX_BYTES } from './tx-batch.js';
 import { P2pCode, P2pError } from './errors.js';
 
 /** A token bucket: `burst` messages at once, refilled at `perSecond`. */
@@ -39,8 +40,9 @@ const MiB = 1024 * KiB;
 const BLOCK_MESSAGE_BYTES = MAX_BLOCK_SIZE + 1 * MiB;
 
 const table: readonly ProtocolSpec[] = [
-  // Transactions prove themselves (signed inputs); no envelope, anyone may relay them.
-  { name: 'tx', id: '/timecoin/tx/1', kind: 'gossip', maxFrameBytes: MAX_TX_SIZE + 64, maxResponseBytes: 0, quota: { burst: 100, perSecond: 50 }, envelope: false, masternodeOnly: false },
+  // Transactions prove themselves (signed inputs); no envelope, anyone may relay them. A message
+  // is a batch (p2p/tx-batch.ts), so the quota counts relay flushes, not transactions.
+  { name: 'tx', id: '/timecoin/tx/2', kind: 'gossip', maxFrameBytes: TX_BATCH_MAX_BYTES, maxResponseBytes: 0, quota: { burst: 100, perSecond: 50 }, envelope: false, masternodeOnly: false },
   // PBFT messages (a pre-prepare carries the block): masternodes only, enveloped.
   { name: 'consensus', id: '/timecoin/consensus/1', kind: 'gossip', maxFrameBytes: BLOCK_MESSAGE_BYTES, maxResponseBytes: 0, quota: { burst: 200, perSecond: 100 }, envelope: true, masternodeOnly: true },
   { name: 'heartbeat', id: '/timecoin/heartbeat/1', kind: 'gossip', maxFrameBytes: 4 * KiB, maxResponseBytes: 0, quota: { burst: 10, perSecond: 2 }, envelope: true, masternodeOnly: true },

@@ -1,6 +1,6 @@
 /**
  * The node's network part (docs/p2p.md "Wiring into the node"): one `P2pNetwork` per non-dev
- * node, the consensus seam (p2p/consensus-link.ts), transaction gossip on `/timecoin/tx/1`, and
+ * node, the consensus seam (p2p/consensus-link.ts), transaction gossip on `/timecoin/tx/2` (batched frames, p2p/tx-batch.ts), and
  * the RPC view of the network (getpeerinfo, getnetworkinfo, addnode, disconnectnode).
  *
  * Transaction gossip: a transaction the mempool accepts (from RPC or from a peer) is broadcast
@@ -15,8 +15,8 @@ import { RuleCode, RuleError } from '../chain/errors.js';
 import { toHex } from '../chain/hash.js';
 import type { Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
-import { decodeTransaction, type Transaction } from '../chain/transaction.js';
-import { MAX_TX_SIZE } from '../chain/constants.js';
+import type { Transaction } from '../chain/transaction.js';
+import { decodeTxBatch, encodeTxBatches, TX_BATCH_FLUSH_MS } from '../p2p/tx-batch.js';
 import { P2pCode, P2pError } from '../p2p/errors.js';
 import type { P2pNetwork } from '../p2p/network.js';
 import type { Logger } from './logger.js';
@@ -49,6 +49,8 @@ const SEEN_MAX = 50_000;
 /** Transaction gossip over one network: `announce` after a local accept, `attach` for arrivals. */
 export class TxGossip {
   private readonly seen = new Map<string, true>();
+  private pending: Uint8Array[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly net: P2pNetwork,
@@ -61,25 +63,37 @@ export class TxGossip {
     },
   ) {}
 
-  /** Gossip an accepted transaction to every peer, once per txid. */
+  /** Gossip an accepted transaction to every peer, once per txid (batched: p2p/tx-batch.ts). */
   announce(tx: Transaction): void {
     if (!this.mark(toHex(tx.txid))) return;
+    this.pending.push(tx.bytes);
+    this.flushTimer ??= setTimeout(() => this.flush(), TX_BATCH_FLUSH_MS);
+  }
+
+  /** Send what was announced since the last flush, in as few frames as the limits allow. */
+  flush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const txs = this.pending;
+    this.pending = [];
     try {
-      this.net.broadcast('tx', tx.bytes);
+      for (const frame of encodeTxBatches(txs)) this.net.broadcast('tx', frame);
     } catch (err) {
       this.deps.log.debug({ err }, 'tx gossip failed');
     }
   }
 
+  /** Stop the flush timer (node close); pending announcements are dropped — gossip is best effort. */
+  stop(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = [];
+  }
+
   async attach(): Promise<void> {
     await this.net.onGossip('tx', async (payload) => {
-      let tx: Transaction;
-      try {
-        tx = decodeTransaction(payload, MAX_TX_SIZE);
-      } catch (err) {
-        throw new P2pError(P2pCode.DecodeFailed, `transaction: ${(err as Error).message}`);
-      }
-      await this.acceptFromPeer(tx);
+      // In order: a batch may carry a parent and then its child.
+      for (const tx of decodeTxBatch(payload)) await this.acceptFromPeer(tx);
     });
   }
 

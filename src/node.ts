@@ -76,6 +76,7 @@ interface Parts {
   sync?: BlockSync;
   verifyPool?: VerifyPool;
   mempoolSync?: MempoolSync;
+  gossip?: TxGossip;
   statusTimer?: NodeJS.Timeout;
 }
 
@@ -217,7 +218,7 @@ export class Node {
     let gossip: TxGossip | null = null;
     let heartbeats: HeartbeatService | null = null;
     if (net !== null) {
-      gossip = new TxGossip(net, {
+      gossip = this.parts.gossip = new TxGossip(net, {
         mempool,
         store,
         log: childLogger(this.root, 'p2p'),
@@ -379,6 +380,7 @@ export class Node {
       // p2p stops before the driver: no peer message arrives at a closing driver.
       await this.quietly('heartbeats', async () => p.heartbeats?.stop());
       p.mempoolSync?.stop();
+      p.gossip?.stop();
       await this.quietly('sync', async () => p.sync?.stop());
       await this.quietly('p2p', async () => p.net?.stop());
       await this.quietly('consensus', async () => p.driver?.close());

@@ -2,7 +2,7 @@
  * Rogue peers against a real testnet: validators 0–2 run as processes (3 of 4 is a quorum),
  * validator 3 does not run. The rogues are in-process `P2pNetwork`s (real libp2p on loopback)
  * that dial node 0:
- *  - a flooder far over its `/timecoin/tx/1` quota is banned (getnetworkinfo.banned, dropped
+ *  - a flooder far over its `/timecoin/tx/2` quota is banned (getnetworkinfo.banned, dropped
  *    from getpeerinfo, rate_limited_total on /metrics) while a transaction still becomes final;
  *  - a peer whose key is no active masternode sending a signed consensus vote is refused at the
  *    masternode-only gate (its score drops; the chain is unchanged by it);
@@ -24,6 +24,7 @@ import { sealEnvelope } from '../../p2p/envelope.js';
 import { encodeFrames } from '../../p2p/framing.js';
 import { P2pNetwork } from '../../p2p/network.js';
 import { protocolByName } from '../../p2p/protocols.js';
+import { encodeTxBatches } from '../../p2p/tx-batch.js';
 import { coinsOf, tempDir, waitFor } from './helpers.js';
 import { TestnetHarness } from './testnet-harness.js';
 
@@ -99,7 +100,8 @@ describe('faults: rogue peers against a running testnet', () => {
         recipients: [{ amount: 2_000_000n, publicKey: decodeAddress(owner.address, 'testnet') }],
         feeRate: 1n,
       });
-      for (let i = 0; i < 2_000; i++) flooder.send(h.net.nodes[TARGET]!.peerId, 'tx', tx.bytes);
+      const frame = encodeTxBatches([tx.bytes])[0]!;
+      for (let i = 0; i < 2_000; i++) flooder.send(h.net.nodes[TARGET]!.peerId, 'tx', frame);
       await waitFor('the flooder banned', async () => ((await h.rpc(TARGET).call<{ banned: number }>('getnetworkinfo')).banned >= 1 ? true : undefined), 20_000, 100);
       await waitFor('the flooder dropped', async () => ((await peerRow(flooder.peerId)) === undefined ? true : undefined), 10_000, 100);
       expect(await metric('rate_limited_total', 'scope="p2p"')).toBeGreaterThanOrEqual(limitedBefore + 50);

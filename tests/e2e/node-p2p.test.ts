@@ -10,7 +10,7 @@ import { decodeAddress } from '../../chain/address.js';
 import { createSigner, generateSecretKey, type Signer } from '../../chain/ed25519.js';
 import { fromHex, toHex } from '../../chain/hash.js';
 import { buildTransfer } from '../../chain/tx-builder.js';
-import { decodeTransaction } from '../../chain/transaction.js';
+import { decodeTxBatch, encodeTxBatches } from '../../p2p/tx-batch.js';
 import { encodeAttestation, encodeHeartbeat, heartbeatId, signAttestation, signHeartbeat, type Heartbeat } from '../../consensus/heartbeat-codec.js';
 import { createTestnet, type Testnet } from '../../src/commands/testnet.js';
 import { loadConfig } from '../../src/config.js';
@@ -34,7 +34,7 @@ describe('testnet node ↔ p2p: tx gossip, penalties, network RPC', () => {
     node = await Node.create({ config, logger: createLogger({ level: 'silent' }), rpcPort: 0, p2pPort: 0 });
     rpc = new Rpc(node.rpcUrl, tn.apiKey);
     peer = await startNode(new MasternodeSet(), { network: 'testnet' });
-    await peer.net.onGossip('tx', (payload) => void received.push(toHex(decodeTransaction(payload).txid)));
+    await peer.net.onGossip('tx', (payload) => void received.push(...decodeTxBatch(payload).map((t) => toHex(t.txid))));
     await peer.net.start();
     const info = await rpc.call<{ localaddresses: string[]; networkactive: boolean; peerId: string }>('getnetworkinfo');
     expect(info.networkactive).toBe(true);
@@ -69,7 +69,7 @@ describe('testnet node ↔ p2p: tx gossip, penalties, network RPC', () => {
       chainId: fromHex(chainid), signer: faucetSigner(), coins,
       recipients: [{ amount: 2_000_000n, publicKey: decodeAddress(tn.faucet.address, 'testnet') }], feeRate: 1n,
     });
-    expect(peer.net.broadcast('tx', good.bytes)).toBe(1);
+    expect(peer.net.broadcast('tx', encodeTxBatches([good.bytes])[0]!)).toBe(1);
     await waitFor('the peer tx final on the node', async () => {
       const f = await rpc.call<{ finalized: boolean }>('gettransactionfinality', [toHex(good.txid)]);
       return f.finalized ? true : undefined;
@@ -81,7 +81,7 @@ describe('testnet node ↔ p2p: tx gossip, penalties, network RPC', () => {
       chainId: fromHex(chainid), signer: createSigner(generateSecretKey()), coins: await coinsOf(rpc, tn.faucet.address),
       recipients: [{ amount: 1_000_000n, publicKey: decodeAddress(tn.faucet.address, 'testnet') }], feeRate: 1n,
     });
-    peer.net.broadcast('tx', forged.bytes);
+    peer.net.broadcast('tx', encodeTxBatches([forged.bytes])[0]!);
     await waitFor('a handler-rejected penalty', async () => ((await scoreOf()) <= -4 ? true : undefined));
     const afterForged = await scoreOf();
     // Bytes that are no transaction: decode-failed (20 points).

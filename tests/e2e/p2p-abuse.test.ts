@@ -9,6 +9,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { sealEnvelope } from '../../p2p/envelope.js';
 import { P2pCode, P2pError } from '../../p2p/errors.js';
 import { encodeFrames } from '../../p2p/framing.js';
+import { protocolByName } from '../../p2p/protocols.js';
 import { link, MasternodeSet, metricValue, peersOf, startNode, stopAll, waitFor, type TestNode } from './p2p-harness.js';
 
 afterEach(stopAll);
@@ -33,7 +34,7 @@ describe('p2p abuse on loopback', () => {
     // 4 bytes announcing ~4 GiB; the body never comes and is never allocated
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32BE(0xffff_fff0);
-    await rawSend(attacker, b, '/timecoin/tx/1', prefix);
+    await rawSend(attacker, b, protocolByName('tx').id, prefix);
     await waitFor(() => b.net.refusalCount(P2pCode.FrameTooLarge) === 1, 'frame-too-large refusal');
     expect(b.net.scores.isBanned(attacker.net.peerId, Date.now())).toBe(true);
     await waitFor(() => !peersOf(b).includes(attacker.net.peerId), 'attacker disconnected');
@@ -44,7 +45,7 @@ describe('p2p abuse on loopback', () => {
     expect(b.net.node.getConnections(peerIdFromString(attacker.net.peerId))).toHaveLength(0);
     expect(peersOf(b)).toEqual([honest.net.peerId]);
     // our own oversized message never leaves
-    expect(() => honest.net.send(b.net.peerId, 'tx', Buffer.alloc(1_000_100))).toThrow(expect.objectContaining({ code: P2pCode.FrameTooLarge }));
+    expect(() => honest.net.send(b.net.peerId, 'tx', Buffer.alloc(protocolByName('tx').maxFrameBytes + 1))).toThrow(expect.objectContaining({ code: P2pCode.FrameTooLarge }));
     honest.net.send(b.net.peerId, 'tx', Buffer.from('ok'));
     await waitFor(() => got.length === 1, 'honest traffic still flows');
   });

@@ -230,11 +230,16 @@ describe('Mempool.acceptWithStore', () => {
   it('already-in-chain when the store indexes the txid; already-in-mempool before any I/O', async () => {
     const m = pool();
     const tx = txAtRate(coin(), 1n, [bob]);
-    const store = { tip: () => ({ height: 1, hash: id('t') }), loadView: async () => view, getTransaction: async () => ({ height: 1 }) };
+    // In the chain, the transaction's inputs are spent: the view no longer holds them.
+    const store = { tip: () => ({ height: 1, hash: id('t') }), loadView: async () => new MapView(), getTransaction: async () => ({ height: 1 }) };
     await expect(m.acceptWithStore(tx, store)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
-    m.accept(tx, view, 1);
+    // With every input unspent the transaction cannot be in the chain: no txid-index read at all.
+    const unspent = { ...store, loadView: async () => view, getTransaction: async () => { throw new Error('no txid lookup expected'); } };
+    await expect(m.acceptWithStore(tx, unspent)).resolves.toMatchObject({ txid: tx.txid });
+    const m2 = pool();
+    m2.accept(tx, view, 1);
     const failing = { ...store, loadView: async (): Promise<MapView> => { throw new Error('no I/O expected'); } };
-    await expect(m.acceptWithStore(tx, failing)).rejects.toMatchObject({ code: RuleCode.AlreadyInMempool });
+    await expect(m2.acceptWithStore(tx, failing)).rejects.toMatchObject({ code: RuleCode.AlreadyInMempool });
   });
 });
 

@@ -9,6 +9,7 @@ import { createBlock, decodeBlock, encodeHeader } from '../../chain/block.js';
 import { MAX_TX_SIZE, TxKind } from '../../chain/constants.js';
 import { DecodeCode, DecodeError } from '../../chain/errors.js';
 import { createTransaction, decodeTransaction, type TransactionFields } from '../../chain/transaction.js';
+import { decodeTxBatch, encodeTxBatches } from '../../p2p/tx-batch.js';
 import { decodeCommitCertificate, decodeMessage, encodeCommitCertificate, encodeMessage } from '../../consensus/codec.js';
 
 import {
@@ -132,11 +133,11 @@ export const CASES: readonly DecoderCase[] = [
   },
   {
     protocol: 'tx',
-    name: 'transaction (decodeTransaction, MAX_TX_SIZE)',
-    decode: (b) => decodeTransaction(b, MAX_TX_SIZE),
-    errors: [DECODE],
-    valid: txArb.map((t) => t.bytes),
-    reencode: (t: ReturnType<typeof decodeTransaction>) => createTransaction(t).bytes,
+    name: 'transaction batch (decodeTxBatch)',
+    decode: (b) => decodeTxBatch(b),
+    errors: [P2P_DECODE],
+    valid: fc.array(txArb, { minLength: 1, maxLength: 3 }).map((ts) => encodeTxBatches(ts.map((t) => t.bytes))[0]!),
+    reencode: (txs: ReturnType<typeof decodeTxBatch>) => encodeTxBatches(txs.map((t) => createTransaction(t).bytes))[0]!,
     maxRandom: 400,
   },
   {

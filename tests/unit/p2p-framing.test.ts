@@ -104,7 +104,7 @@ describe('protocol table', () => {
     expect(protocolByName('sync').quota).toEqual({ burst: 100, perSecond: 10 }); // 100 per 10 s
     expect(new Set(PROTOCOLS.map((p) => p.id)).size).toBe(PROTOCOLS.length);
     for (const p of PROTOCOLS) {
-      expect(p.id).toMatch(/^\/timecoin\/[a-z-]+\/1$/);
+      expect(p.id).toMatch(/^\/timecoin\/[a-z-]+\/[1-9][0-9]*$/);
       expect(p.masternodeOnly ? p.envelope : true).toBe(true); // masternode-only implies a signed sender
       expect(p.kind === 'request' ? p.maxResponseBytes > 0 : p.maxResponseBytes === 0).toBe(true);
     }
@@ -113,6 +113,6 @@ describe('protocol table', () => {
   it('unknown ids are a typed refusal; overrides keep ids', () => {
     expect(codeOf(() => protocolById('/timecoin/nope/1'))).toBe(P2pCode.UnknownProtocol);
     const t = resolveProtocols({ tx: { maxFrameBytes: 10 } });
-    expect(t.get('tx')).toMatchObject({ id: '/timecoin/tx/1', maxFrameBytes: 10 });
+    expect(t.get('tx')).toMatchObject({ id: '/timecoin/tx/2', maxFrameBytes: 10 });
   });
 });
