@@ -7,7 +7,7 @@
  * production block and vote constructors), is served by one P2pNetwork + `serveSync` on
  * 127.0.0.1 in a child process (a serving peer is another machine: its reads and libp2p work
  * must not share the syncing node's event loop; it still shares the two cores). A FRESH node
- * (same genesis, its own LevelDB with the node's default fsync per block, the node's BlockChecks,
+ * (same genesis, its own LevelDB with the node's default durability — block sync fsyncs once per range — the node's BlockChecks,
  * ConsensusDriver and BlockSync wired as src/node.ts does) dials it and syncs through the real
  * `BlockSync` path; the clock runs from the first sync trigger until its tip reaches `blocks`.
  *
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     emit('sync_blocks_per_sec', blocks / (ms / 1000), 'blocks/s');
     emit('sync_total_ms', ms, 'ms');
     emit('sync_verify_workers', pool.size, 'threads');
-    emit('sync_fsync_per_block', FSYNC ? 1 : 0, 'bool');
+    emit("sync_store_fsync", FSYNC ? 1 : 0, "bool");
     if (process.env.BENCH_SYNC_SINGLE !== '0') {
       const single = await syncOnce(source, server.addr, blocks, null);
       emit('sync_blocks_per_sec_single_thread', blocks / (single / 1000), 'blocks/s');

@@ -70,6 +70,13 @@ export interface StoreOptions {
 export interface ConnectOptions {
   /** Also mark the block finalized, in the same batch. */
   readonly final?: boolean;
+  /**
+   * false: do not fsync this batch (the store's `sync` option otherwise). For runs of blocks
+   * that can be fetched again, ended by `flush()`: LevelDB's log keeps batches in order, so a
+   * power loss drops a suffix of whole blocks, never part of one (block sync: ~1.8 ms → 0.3 ms
+   * per block on this VM's disk).
+   */
+  readonly durable?: boolean;
 }
 
 /** classic-level's synchronous read, typed locally because `level`'s typings omit it. */
@@ -188,13 +195,21 @@ export class ChainStore {
    * `db.batch(ops)`, but skips abstract-level's per-operation copy and re-check of the array
    * form, which cost ~3x on 2 MB blocks (~70,000 operations each).
    */
-  private async write(ops: BatchOp[]): Promise<void> {
+  private async write(ops: BatchOp[], durable = true): Promise<void> {
     const batch = this.db.batch();
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value);
       else batch.del(op.key);
     }
-    await batch.write({ sync: this.sync });
+    await batch.write({ sync: this.sync && durable });
+  }
+
+  /** Make every batch written so far durable (after `connectBlock(..., {durable: false})` runs). */
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      // A synced rewrite of the unchanged tip pointer fsyncs the log, and with it every earlier batch.
+      await this.write([{ type: 'put', key: TIP_KEY, value: encodePointer(this.requireTip()) }]);
+    });
   }
 
   /** True once a genesis block is stored. */
@@ -276,7 +291,7 @@ export class ChainStore {
       const registry = await readAndPlanRegistry(this.db, block, this.reg);
       plan.ops.push(...registry.ops);
       if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
-      await this.write(plan.ops);
+      await this.write(plan.ops, options.durable !== false);
       registry.apply(this.reg);
       this.tipPtr = plan.tip;
       this.stats = plan.stats;

@@ -36,6 +36,7 @@ export interface BlockChecksOptions {
 /** Validates proposals and builds this node's own. */
 export class BlockChecks {
   private parentCache: { hash: string; timestampMs: number } | null = null;
+  private nextParent: { hash: string; timestampMs: number } | null = null;
 
   constructor(private readonly o: BlockChecksOptions) {}
 
@@ -48,6 +49,7 @@ export class BlockChecks {
   async tipTimestamp(): Promise<number> {
     const tip = this.o.store.tip();
     const hex = toHex(tip.hash);
+    if (this.parentCache?.hash !== hex && this.nextParent?.hash === hex) this.parentCache = this.nextParent;
     if (this.parentCache?.hash !== hex) {
       const parent = await this.o.store.getBlock(tip.hash);
       if (parent === undefined) throw new Error(`tip block ${hex} is not stored`);
@@ -85,6 +87,9 @@ export class BlockChecks {
         reward: BLOCK_REWARD,
         masternodes: this.masternodes(),
       });
+      // The next block's parent is usually this one: remember its timestamp so connecting it
+      // does not cost a block read (block sync runs one validate per block).
+      this.nextParent = { hash: toHex(block.hash), timestampMs: h.timestampMs };
       return { valid: true, block };
     } catch (err) {
       // Only the block's own faults are a verdict; a store or IO error is the node's problem.

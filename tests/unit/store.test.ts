@@ -352,3 +352,39 @@ describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
     await expect(ChainStore.open(dir)).rejects.toMatchObject({ code: StoreCode.Corrupt });
   });
 });
+
+describe('ChainStore: runs of non-durable connects ended by flush()', () => {
+  it('give the same database as durable connects, and flush() changes no state', async () => {
+    const b = new ChainBuilder(5);
+    const s = await openInit(b);
+    const rng = new TestRng(5);
+    const blocks: Block[] = [];
+    for (let i = 0; i < 6; i++) {
+      const block = b.nextBlock(s.tip(), rng, 4);
+      await s.connectBlock(block, undefined, { final: true, durable: false });
+      b.apply(block);
+      blocks.push(block);
+    }
+    const tip = s.tip();
+    const before = await s.utxoSetHash();
+    await s.flush();
+    expect(s.tip()).toEqual(tip);
+    expect(await s.utxoSetHash()).toEqual(before);
+    const reopened = await reopen();
+    expect(reopened.tip()).toEqual(tip);
+    expect(reopened.finalized()).toEqual(tip);
+    expect(await reopened.utxoSetHash()).toEqual(before);
+
+    // The same blocks connected durably, into a second store: byte-identical UTXO set.
+    const dir2 = await tempDir();
+    const other = await ChainStore.open(dir2);
+    try {
+      await other.initialize(b.genesis, 'dev');
+      for (const block of blocks) await other.connectBlock(block, undefined, { final: true });
+      expect(await other.utxoSetHash()).toEqual(before);
+    } finally {
+      await other.close();
+      await removeDir(dir2);
+    }
+  });
+});
