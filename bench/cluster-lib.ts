@@ -126,7 +126,9 @@ export class Cluster {
   static async start(o: ClusterOptions = {}): Promise<Cluster> {
     const h = await TestnetHarness.create({
       validators: o.validators ?? 4,
-      config: { rpc: { defaultRatePerSecond: 1_000_000, maxBatch: 10_000 }, ...o.config },
+      // The node's default view timer (2 s), not the harness's 1 s test timer: under full load a
+      // round on four CPU-starved processes can pass 1 s and every view change costs a block.
+      config: { rpc: { defaultRatePerSecond: 1_000_000, maxBatch: 10_000 }, consensus: { timeoutBaseMs: 2_000, timeoutMaxMs: 60_000, idleBlockIntervalMs: 1_000, heartbeatIntervalMs: 3_000 }, ...o.config },
     });
     const c = new Cluster(h, o.conns ?? 8);
     try {
