@@ -109,6 +109,8 @@ export interface ClusterOptions {
   /** Run this node under `--cpu-prof` (the profile is written when it exits). */
   readonly profileNode?: number;
   readonly profileDir?: string;
+  /** `dist` (default in the benchmark: what operators run) or `tsx` (the harness default). */
+  readonly entry?: 'tsx' | 'dist';
 }
 
 /** A running testnet plus keep-alive clients and the faucet signer. */
@@ -126,6 +128,7 @@ export class Cluster {
   static async start(o: ClusterOptions = {}): Promise<Cluster> {
     const h = await TestnetHarness.create({
       validators: o.validators ?? 4,
+      entry: o.entry ?? 'tsx',
       // The node's default view timer (2 s), not the harness's 1 s test timer: under full load a
       // round on four CPU-starved processes can pass 1 s and every view change costs a block.
       config: { rpc: { defaultRatePerSecond: 1_000_000, maxBatch: 10_000 }, consensus: { timeoutBaseMs: 2_000, timeoutMaxMs: 60_000, idleBlockIntervalMs: 1_000, heartbeatIntervalMs: 3_000 }, ...o.config },

@@ -1,6 +1,8 @@
 /**
  * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
- * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100]`
+ * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]`
+ * (`--entry dist`, the default, compiles with tsc first and runs `node dist/src/cli.js`: the tsx
+ * loader alone adds ~60 MB RSS per process and more per worker thread, which no operator runs)
  * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
  *
  * Before the cluster starts, V₁ (single-core verifications/s) is measured by bench/chain.ts's own
@@ -19,7 +21,9 @@
  * (d) kill nodes until 2 of 4 run (no quorum: no blocks), submit until both mempools hold
  *     10,000 transactions, read their RSS.
  */
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchVerifyAndAdmission } from './chain.js';
 import { Cluster, FinalityWatch, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
@@ -35,6 +39,8 @@ const { values: args } = parseArgs({
     /** Pre-signed transactions for the max phase (it ends early if they run out). */
     'max-budget': { type: 'string', default: '60000' },
     'profile-node': { type: 'string' },
+    /** dist: build and run the compiled node (what operators and the Docker image run); tsx: the sources. */
+    entry: { type: 'string', default: 'dist' },
   },
 });
 const DURATION_MS = Number(args.duration) * 1000;
@@ -66,7 +72,15 @@ const budget = {
   d: PHASES.has('d') ? MEMPOOL_FULL + 2_000 : 0,
 };
 const profileNode = args['profile-node'] === undefined ? undefined : Number(args['profile-node']);
-const c = await Cluster.start({ conns: CONNS, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
+if (args.entry !== 'dist' && args.entry !== 'tsx') throw new Error(`--entry must be dist or tsx, got ${args.entry}`);
+const entry = args.entry;
+if (entry === 'dist') {
+  // Always rebuild: a stale dist/ would measure yesterday's code.
+  note('building dist/ (tsc -p tsconfig.build.json)');
+  execFileSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
+}
+emit('node_entry', entry === 'dist' ? 1 : 0, 'dist=1,tsx=0');
+const c = await Cluster.start({ conns: CONNS, entry, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
 try {
   const t0 = Date.now();
   const coins = await presplit(c, budget.a + budget.b + budget.c + budget.d, Number(args.keys));

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   readonly config?: Record<string, unknown>;
   /** Change node i's written config.json before anything starts (e.g. bootstrap through proxies). */
   readonly editConfig?: (i: number, config: Record<string, unknown>, net: Testnet) => void | Promise<void>;
+  /** How nodes run: `tsx` (the TypeScript sources, default) or `dist` (the compiled `dist/src/cli.js`, as operators and the Docker image run it; `npm run build` first). */
+  readonly entry?: 'tsx' | 'dist';
 }
 
 /** A block as `getblock` (verbosity 1) reports it; only the fields the tests read. */
@@ -56,6 +58,8 @@ export class TestnetHarness {
   private readonly logs: string[][];
   private readonly paused = new Set<number>();
   readonly rpcs: Rpc[];
+
+  private entry: 'tsx' | 'dist' = 'tsx';
 
   private constructor(readonly net: Testnet) {
     this.procs = net.nodes.map(() => null);
@@ -80,7 +84,9 @@ export class TestnetHarness {
         writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
       }
     }
-    return new TestnetHarness(net);
+    const h = new TestnetHarness(net);
+    h.entry = o.entry ?? 'tsx';
+    return h;
   }
 
   /** Number of validators. */
@@ -101,7 +107,8 @@ export class TestnetHarness {
   /** Start node i's process (it must not be running). */
   start(i: number): void {
     if (this.running(i)) throw new Error(`node${i} is already running`);
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--datadir', this.net.nodes[i]!.datadir], {
+    const cli = this.entry === 'dist' ? ['dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+    const p = spawn(process.execPath, [...cli, 'start', '--datadir', this.net.nodes[i]!.datadir], {
       cwd: ROOT,
       env: { ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
