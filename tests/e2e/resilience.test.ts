@@ -22,7 +22,7 @@ import { waitFor } from './helpers.js';
 const LONG = process.env.TIMECOIN_LONG === '1';
 const P = LONG
   ? { soakMs: 240_000, warmupMs: 30_000, rounds: 20, calmMs: 45_000, floodMs: 60_000 }
-  : { soakMs: 45_000, warmupMs: 5_000, rounds: 3, calmMs: 10_000, floodMs: 20_000 };
+  : { soakMs: 24_000, warmupMs: 3_000, rounds: 2, calmMs: 6_000, floodMs: 10_000 };
 /** Offered load (tx/s) in every phase: steady, well under the cluster's capacity on a loaded 2-core box. */
 const RATE = 20;
 /** Longest a crash round may take (kill delay + down time + catch-up), for the load budget. */
@@ -196,6 +196,8 @@ describe(`resilience under load (${LONG ? 'long' : 'short'} campaign)`, () => {
       await assertConsistent('crash');
     } catch (err) {
       console.log(`resilience crash campaign failed; replay with TIMECOIN_RESILIENCE_SEED=${seed}`);
+      // Bans and warnings scroll out of the dumped tail first: print them from each node's kept lines.
+      for (const i of c.h.all) for (const l of c.h.log(i).split('\n')) if (/"level":"(warn|error)"/.test(l) && !l.includes('"view change"')) console.log(`node${i}: ${l}`);
       c.h.dumpLogs();
       throw err;
     }
