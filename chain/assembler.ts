@@ -77,13 +77,27 @@ export function assembleBlock(p: AssembleParams): Block {
   });
 }
 
-/** Pool transactions in block order within `budget` bytes (each costs its size + 4-byte length prefix). */
-export function selectTransactions(mempool: Mempool, budget: number): { txs: Transaction[]; fees: bigint } {
+/** The pool as selection reads it (Mempool satisfies it). */
+export interface PoolReader {
+  entries(): Iterable<MempoolEntry>;
+  entry(key: string): MempoolEntry | undefined;
+}
+
+/**
+ * Pool transactions in block order within `budget` bytes (each costs its size + 4-byte length
+ * prefix): best fee rate first, every parent before its child. Entries for which `present` is
+ * true are taken as already there (mempool reconciliation: what the peer holds) — never
+ * selected, and not waited for by their children.
+ */
+export function selectTransactions(mempool: PoolReader, budget: number, present?: (e: MempoolEntry) => boolean): { txs: Transaction[]; fees: bigint } {
   const heap = new IndexedHeap<Candidate>(better);
   const waiting = new Map<string, number>(); // key → pool parents not yet included
   for (const entry of mempool.entries()) {
-    if (entry.parents.size === 0) heap.push({ entry, sizeBig: BigInt(entry.size), heapIndex: -1 });
-    else waiting.set(entry.key, entry.parents.size);
+    if (present?.(entry) === true) continue;
+    let n = entry.parents.size;
+    if (present !== undefined) for (const k of entry.parents) if (present(mempool.entry(k)!)) n--;
+    if (n === 0) heap.push({ entry, sizeBig: BigInt(entry.size), heapIndex: -1 });
+    else waiting.set(entry.key, n);
   }
   const txs: Transaction[] = [];
   let fees = 0n;

@@ -23,9 +23,8 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import { MAX_TX_SIZE } from '../chain/constants.js';
-import { compareFeeRate } from '../chain/fee-rate.js';
-import { IndexedHeap, type HeapSlot } from '../chain/heap.js';
-import type { Mempool, MempoolEntry } from '../chain/mempool.js';
+import { selectTransactions, type PoolReader } from '../chain/assembler.js';
+import type { Mempool } from '../chain/mempool.js';
 import { decodeTransaction, type Transaction } from '../chain/transaction.js';
 import { P2pCode, P2pError } from '../p2p/errors.js';
 import type { P2pNetwork } from '../p2p/network.js';
@@ -138,57 +137,16 @@ export function decodeDigestResponse(bytes: Uint8Array): DigestResponse {
   return { txs, more: (flags & FLAG_MORE) !== 0 };
 }
 
-/** The pool as the responder needs it (Mempool satisfies it). */
-export interface PoolReader {
-  entries(): Iterable<MempoolEntry>;
-  entry(key: string): MempoolEntry | undefined;
-}
-
-interface Candidate extends HeapSlot {
-  readonly entry: MempoolEntry;
-  readonly sizeBig: bigint;
-}
-
-/** Best fee rate first; among equals, the first seen (the assembler's order). */
-const better = (a: Candidate, b: Candidate): boolean => {
-  const c = compareFeeRate(a.entry.fee, a.sizeBig, b.entry.fee, b.sizeBig);
-  return c > 0 || (c === 0 && a.entry.seq < b.entry.seq);
-};
-
 /**
  * The pool transactions the digest does not name, best fee rate first with every parent before
- * its child, within `maxResponseBytes` encoded. A parent the requester holds counts as present;
- * a transaction that does not fit is left out with its descendants, and `more` is set.
+ * its child, within `maxResponseBytes` encoded — the assembler's selection (chain/assembler.ts),
+ * with what the requester holds taken as present. A transaction that does not fit is left out
+ * with its descendants, and `more` is set.
  */
 export function selectMissing(pool: PoolReader, digest: DigestRequest, maxResponseBytes: number): DigestResponse {
-  const missing = new Map<string, MempoolEntry>();
-  for (const e of pool.entries()) if (!digest.ids.has(shortId(digest.salt, e.tx.txid))) missing.set(e.key, e);
-  const heap = new IndexedHeap<Candidate>(better);
-  const waiting = new Map<string, number>(); // key → missing parents not sent yet
-  for (const e of missing.values()) {
-    let n = 0;
-    for (const p of e.parents) if (missing.has(p)) n++;
-    if (n === 0) heap.push({ entry: e, sizeBig: BigInt(e.size), heapIndex: -1 });
-    else waiting.set(e.key, n);
-  }
-  const txs: Transaction[] = [];
-  let left = maxResponseBytes - RESPONSE_HEADER_BYTES;
-  for (let c = heap.pop(); c !== undefined; c = heap.pop()) {
-    const cost = 4 + c.entry.size;
-    if (cost > left) continue;
-    left -= cost;
-    txs.push(c.entry.tx);
-    for (const k of c.entry.children) {
-      const n = waiting.get(k);
-      if (n === undefined) continue;
-      if (n > 1) waiting.set(k, n - 1);
-      else {
-        waiting.delete(k);
-        const child = pool.entry(k);
-        if (child !== undefined) heap.push({ entry: child, sizeBig: BigInt(child.size), heapIndex: -1 });
-      }
-    }
-  }
+  const missing = new Set<string>();
+  for (const e of pool.entries()) if (!digest.ids.has(shortId(digest.salt, e.tx.txid))) missing.add(e.key);
+  const { txs } = selectTransactions(pool, maxResponseBytes - RESPONSE_HEADER_BYTES, (e) => !missing.has(e.key));
   return { txs, more: txs.length < missing.size };
 }
 
