@@ -43,6 +43,9 @@ import { preverified, type VerifyItem, type VerifyPool } from './verify-pool.js'
 /** Ranges requested ahead of the one connecting (pipelining: network, verify pool and connects overlap). */
 const PREFETCH_DEPTH = 2;
 
+/** A sync round that connected nothing is repeated at most this often (≤ 2 requests/s; the quota is 10/s per peer). */
+export const IDLE_RETRY_MS = 500;
+
 /** Most blocks one sync request may ask for. */
 export const SYNC_MAX_COUNT = 256;
 const REQUEST_BYTES = 12;
@@ -177,6 +180,9 @@ export class BlockSync {
   private running: Promise<void> | null = null;
   private stopped = false;
   private again = false;
+  /** When the last round set ended without connecting anything (0: never). */
+  private idleAt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
   /** The next ranges (at most PREFETCH_DEPTH), requested while the current one connects. */
   private ahead: { from: number; fetched: Promise<Fetched> }[] = [];
   /** Our tip when a peer was first seen less than `minGap` ahead of it (see gapDue). */
@@ -196,24 +202,40 @@ export class BlockSync {
       this.again = true;
       return;
     }
+    // A round that connected nothing is not repeated sooner than IDLE_RETRY_MS: every consensus
+    // message for a later height triggers, and a node one block behind on a busy network would
+    // otherwise send a request per message, pass its peers' sync quota (10/s) and be banned by
+    // all of them (seen in the resilience campaign: a restarted validator left with 0 peers).
+    const wait = this.idleAt + IDLE_RETRY_MS - Date.now();
+    if (wait > 0) {
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        this.trigger();
+      }, wait);
+      return;
+    }
     this.running = (async () => {
       try {
-        do {
-          this.again = false;
-          while (!this.stopped && (await this.round())) {
-            /* progress: ask again right away */
-          }
-        } while (this.again && !this.stopped);
+        this.again = false;
+        while (!this.stopped && (await this.round())) {
+          /* progress: ask again right away */
+        }
       } catch (err) {
         this.o.log.debug({ err }, 'block sync round failed');
       } finally {
+        this.idleAt = Date.now();
         this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.trigger();
+        }
       }
     })();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.timer !== null) clearInterval(this.timer);
     await this.running;
     this.ahead = []; // prefetches never reject; the network's stop ends them
