@@ -18,6 +18,8 @@ import type { Bytes } from '../consensus/types.js';
 import { verifyEvidenceProof } from '../consensus/evidence-proof.js';
 import type { EvidencePool } from '../chain/evidence-pool.js';
 import type { MasternodeContext } from '../chain/masternode-rules.js';
+import { preverifyBlockSignatures } from './block-preverify.js';
+import type { VerifyPool } from './verify-pool.js';
 
 /** A verdict with the reason (a rule or decode code) when the block is refused. */
 export type Verdict = { readonly valid: true; readonly block: Block } | { readonly valid: false; readonly reason: string };
@@ -31,6 +33,8 @@ export interface BlockChecksOptions {
   readonly now: () => number;
   /** Pending evidence to include in this node's proposals (null: none). */
   readonly evidence?: EvidencePool | null;
+  /** Worker threads for a block's uncached input signatures (src/block-preverify.ts); null: all inline. */
+  readonly verifyPool?: VerifyPool | null;
 }
 
 /** Validates proposals and builds this node's own. */
@@ -76,6 +80,7 @@ export class BlockChecks {
       }
       const parentTimestampMs = await this.tipTimestamp();
       const view0 = await this.o.store.loadView(block.txs.slice(1));
+      if (this.o.verifyPool != null) await preverifyBlockSignatures(block, view0, this.o.chainId, this.o.sigCache, this.o.verifyPool);
       if (!bytesEqual(this.o.store.tip().hash, tip.hash)) return { valid: false, reason: 'tip moved during validation' };
       checkBlockContext(block, view0, {
         chainId: this.o.chainId,

@@ -19,7 +19,8 @@ import { FinalityTracker } from '../../src/finality.js';
 import { createLogger } from '../../src/logger.js';
 import { removeDir, tempDir } from '../fixtures/store-helpers.js';
 import { CHAIN_ID, checksFor, connectAll, extendChain, GENESIS, openStore } from '../unit/fork-fixtures.js';
-import { link, MasternodeSet, metricValue, startNode, stopAll, waitFor } from './p2p-harness.js';
+import { waitFor as waitUntil } from './helpers.js';
+import { link, MasternodeSet, metricValue, startNode, stopAll } from './p2p-harness.js';
 
 const dirs: string[] = [];
 const stores: ChainStore[] = [];
@@ -73,7 +74,7 @@ describe('block sync pacing', () => {
     const requests = () => metricValue(server, 'p2p_messages_total', { type: 'sync', direction: 'in' });
     try {
       sync.start();
-      await waitFor(async () => (await requests()) >= 1, 'the first request');
+      await waitUntil('the first request', async () => ((await requests()) >= 1 ? true : undefined));
       const windowMs = 3 * IDLE_RETRY_MS + 200;
       const end = Date.now() + windowMs;
       let triggers = 0;

@@ -1,0 +1,69 @@
+/**
+ * Pre-verification of a block's input signatures on the verify pool: every valid signature is
+ * remembered under the key the rule pass looks up (so it does no curve work), a forged one is not
+ * (so the rule pass still refuses the block), spends of outputs created earlier in the same block
+ * are covered, and small blocks are left alone. Real worker threads, the project's one verifier.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createBlock } from '../../chain/block.js';
+import { checkBlockContext } from '../../chain/block-rules.js';
+import { BLOCK_REWARD } from '../../chain/constants.js';
+import { SignatureCache } from '../../chain/ed25519.js';
+import { RuleCode } from '../../chain/errors.js';
+import { sigCacheKey } from '../../chain/tx-inputs.js';
+import { MapView } from '../../chain/utxo.js';
+import type { Transaction } from '../../chain/transaction.js';
+import { preverifyBlockSignatures, PREVERIFY_MIN } from '../../src/block-preverify.js';
+import { VerifyPool } from '../../src/verify-pool.js';
+import { CHAIN_ID, coinbase, fund, id, out, signer, spend } from './chain-fixtures.js';
+
+const pool = new VerifyPool({ size: 2 });
+afterAll(() => pool.close());
+
+const alice = signer(41);
+const bob = signer(42);
+const mallory = signer(43);
+
+function blockOf(txs: Transaction[]) {
+  return createBlock({ height: 1, prevHash: id(0), timestampMs: 10, proposer: alice.publicKey, view: 0, txs: [coinbase(1, [out(BLOCK_REWARD, alice)]), ...txs] });
+}
+
+const keysOf = (txs: Transaction[], pk: (tx: Transaction, i: number) => Uint8Array) =>
+  txs.flatMap((tx) => tx.inputs.map((input, i) => sigCacheKey(tx.txid, i, pk(tx, i), input.signature)));
+
+describe('block signature pre-verification on worker threads', () => {
+  it('caches every valid signature, including a spend of an output made earlier in the block', async () => {
+    const view = new MapView();
+    const txs = Array.from({ length: PREVERIFY_MIN + 8 }, (_, k) => spend([fund(view, alice, 100_000n, `pv ${k}`)], [out(99_000n, bob)]));
+    // Bob spends the first transaction's output within the same block.
+    const child = spend([{ txid: txs[0]!.txid, index: 0, amount: 99_000n, owner: bob }], [out(98_000n, alice)]);
+    const block = blockOf([...txs, child]);
+    const cache = new SignatureCache();
+    await preverifyBlockSignatures(block, view, CHAIN_ID, cache, pool);
+    for (const k of keysOf(txs, () => alice.publicKey)) expect(cache.has(k)).toBe(true);
+    expect(cache.has(keysOf([child], () => bob.publicKey)[0]!)).toBe(true);
+    expect(cache.size).toBe(txs.length + 1);
+  });
+
+  it('does not cache a forged signature, and the rule pass still refuses the block', async () => {
+    const view = new MapView();
+    const txs = Array.from({ length: PREVERIFY_MIN + 2 }, (_, k) => spend([fund(view, alice, 100_000n, `pf ${k}`)], [out(99_000n, bob)]));
+    const forgedCoin = fund(view, alice, 100_000n, 'pf forged');
+    const forged = spend([forgedCoin], [out(99_000n, mallory)], { signers: [mallory] });
+    const block = blockOf([...txs, forged]);
+    const cache = new SignatureCache();
+    await preverifyBlockSignatures(block, view, CHAIN_ID, cache, pool);
+    expect(cache.has(keysOf([forged], () => alice.publicKey)[0]!)).toBe(false);
+    expect(cache.size).toBe(txs.length);
+    const ctx = { chainId: CHAIN_ID, sigCache: cache, expectedHeight: 1, prevHash: id(0), parentTimestampMs: 0, nowMs: 10, reward: BLOCK_REWARD };
+    expect(() => checkBlockContext(block, view, ctx)).toThrow(expect.objectContaining({ code: RuleCode.BadSignature }));
+  });
+
+  it('leaves blocks with fewer than PREVERIFY_MIN unchecked signatures to the rule pass', async () => {
+    const view = new MapView();
+    const txs = Array.from({ length: PREVERIFY_MIN - 1 }, (_, k) => spend([fund(view, alice, 100_000n, `ps ${k}`)], [out(99_000n, bob)]));
+    const cache = new SignatureCache();
+    await preverifyBlockSignatures(blockOf(txs), view, CHAIN_ID, cache, pool);
+    expect(cache.size).toBe(0);
+  });
+});
