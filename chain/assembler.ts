@@ -30,6 +30,8 @@ export interface AssembleParams {
   readonly reward: bigint;
   /** Size cap, MAX_BLOCK_SIZE unless a test needs a smaller one. */
   readonly maxBlockSize?: number;
+  /** Most pool transactions (a policy of the proposer, not a block rule; default: no count cap). */
+  readonly maxTransactions?: number;
   /** Evidence transactions to include first (chain/evidence-pool.ts select); they pay no fee. */
   readonly evidence?: readonly Transaction[];
 }
@@ -60,7 +62,7 @@ export function assembleBlock(p: AssembleParams): Block {
     budget -= 4 + e.bytes.length;
     evidence.push(e);
   }
-  const { txs, fees } = selectTransactions(p.mempool, budget);
+  const { txs, fees } = selectTransactions(p.mempool, budget, undefined, p.maxTransactions);
   const payload = Buffer.alloc(8);
   payload.writeBigUInt64LE(BigInt(p.height));
   const amount = p.reward + fees;
@@ -89,7 +91,7 @@ export interface PoolReader {
  * true are taken as already there (mempool reconciliation: what the peer holds) — never
  * selected, and not waited for by their children.
  */
-export function selectTransactions(mempool: PoolReader, budget: number, present?: (e: MempoolEntry) => boolean): { txs: Transaction[]; fees: bigint } {
+export function selectTransactions(mempool: PoolReader, budget: number, present?: (e: MempoolEntry) => boolean, maxCount = Infinity): { txs: Transaction[]; fees: bigint } {
   const heap = new IndexedHeap<Candidate>(better);
   const waiting = new Map<string, number>(); // key → pool parents not yet included
   for (const entry of mempool.entries()) {
@@ -102,7 +104,7 @@ export function selectTransactions(mempool: PoolReader, budget: number, present?
   const txs: Transaction[] = [];
   let fees = 0n;
   let left = budget;
-  for (let c = heap.pop(); c !== undefined && left >= 4 + MIN_TRANSFER_SIZE; c = heap.pop()) {
+  for (let c = heap.pop(); c !== undefined && left >= 4 + MIN_TRANSFER_SIZE && txs.length < maxCount; c = heap.pop()) {
     const cost = 4 + c.entry.size;
     if (cost > left) continue;
     left -= cost;

@@ -35,6 +35,8 @@ export interface BlockChecksOptions {
   readonly evidence?: EvidencePool | null;
   /** Worker threads for a block's uncached input signatures (src/block-preverify.ts); null: all inline. */
   readonly verifyPool?: VerifyPool | null;
+  /** Most pool transactions in this node's proposals (config consensus.maxBlockTransactions; default: size cap only). */
+  readonly maxBlockTransactions?: number;
 }
 
 /** Validates proposals and builds this node's own. */
@@ -117,7 +119,7 @@ export class BlockChecks {
     // A registered operator's reward goes to its owner key (docs/masternodes.md); the
     // genesis-designated dev validator has no registration and uses `rewardPublicKey`.
     const owner = this.o.store.registry.byOperator(signer.publicKey)?.owner ?? rewardPublicKey;
-    const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey: owner, reward: BLOCK_REWARD };
+    const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey: owner, reward: BLOCK_REWARD, maxTransactions: this.o.maxBlockTransactions };
     const evidence = this.o.evidence?.select(height, this.masternodes(), this.o.chainId) ?? [];
     const full = assembleBlock({ ...params, mempool, evidence });
     const verdict = await this.validate(full.bytes, height, view);

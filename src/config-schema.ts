@@ -159,6 +159,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'consensus.timeoutFactor', kind: num(1, 10), def: () => 2, doc: 'view timer multiplier per failed view' },
   { key: 'consensus.timeoutMaxMs', kind: int(100, 3_600_000), def: () => 60_000, doc: 'view timer cap; ≥ timeoutBaseMs' },
   { key: 'consensus.idleBlockIntervalMs', kind: int(1_000, 86_400_000), def: () => 60_000, doc: 'a leader proposes an empty block after this long without transactions' },
+  { key: 'consensus.maxBlockTransactions', kind: int(1, 100_000), def: () => 2_000, doc: 'most transactions a leader puts in one block: a round must fit well inside the view timer' },
   { key: 'consensus.heartbeatIntervalMs', kind: int(1_000, 3_600_000), def: () => 60_000, doc: 'a masternode signs and gossips a heartbeat this often (testnet/mainnet; docs/masternodes.md)' },
   { key: 'mempool.maxTransactions', kind: int(1, 10_000_000), def: () => DEFAULT_MAX_MEMPOOL_TRANSACTIONS, doc: 'mempool capacity (SPEC §1)' },
   { key: 'mempool.minFeeRate', kind: units(0n, MAX_MONEY), def: () => DEFAULT_MIN_FEE_RATE, doc: 'units per encoded byte (SPEC §1); JSON number or digit string' },

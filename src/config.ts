@@ -53,6 +53,7 @@ export interface Config {
     readonly timeoutFactor: number;
     readonly timeoutMaxMs: number;
     readonly idleBlockIntervalMs: number;
+    readonly maxBlockTransactions: number;
     readonly heartbeatIntervalMs: number;
   };
   readonly mempool: { readonly maxTransactions: number; readonly minFeeRate: bigint };

@@ -34,7 +34,7 @@ beforeEach(() => {
   mempool = new Mempool({ chainId: CHAIN_ID, sigCache: cache });
 });
 
-function assemble(opts: { reward?: bigint; maxBlockSize?: number } = {}): Block {
+function assemble(opts: { reward?: bigint; maxBlockSize?: number; maxTransactions?: number } = {}): Block {
   return assembleBlock({
     mempool,
     height: 8,
@@ -45,6 +45,7 @@ function assemble(opts: { reward?: bigint; maxBlockSize?: number } = {}): Block 
     rewardPublicKey: miner.publicKey,
     reward: opts.reward ?? BLOCK_REWARD,
     ...(opts.maxBlockSize === undefined ? {} : { maxBlockSize: opts.maxBlockSize }),
+    ...(opts.maxTransactions === undefined ? {} : { maxTransactions: opts.maxTransactions }),
   });
 }
 
@@ -69,6 +70,15 @@ describe('assembleBlock', () => {
     expect(block.header).toMatchObject({ height: 8, timestampMs: T0 + 1_000, view: 2 });
     expect(toHex(block.header.prevHash)).toBe(toHex(PREV));
     expect(validate(block)).toBe(0n);
+  });
+
+  it('a transaction cap keeps the best fee rates, and the capped block validates', () => {
+    const txs = [3n, 7n, 1n, 5n].map((r) => txAtRate(coin(), r, [bob]));
+    for (const tx of txs) mempool.accept(tx, view, 7);
+    const block = assemble({ maxTransactions: 2 });
+    expect(order(block)).toEqual(ids(txs[1]!, txs[3]!));
+    validate(block);
+    expect(assemble({ maxTransactions: 10 }).txs).toHaveLength(5);
   });
 
   it('orders by fee rate, pays reward + fees, and the block validates without re-verifying', () => {

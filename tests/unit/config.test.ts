@@ -57,6 +57,7 @@ const SAMPLES: Record<string, { a: string; b: string; parse?: (s: string) => unk
   'consensus.timeoutFactor': { a: '1.5', b: '3', parse: Number, badText: 'NaN', badJson: 11 },
   'consensus.timeoutMaxMs': { a: '90000', b: '95000', parse: Number, badText: 'Infinity', badJson: 50 },
   'consensus.idleBlockIntervalMs': { a: '5000', b: '6000', parse: Number, badText: '0x10', badJson: 999 },
+  'consensus.maxBlockTransactions': { a: '500', b: '1500', parse: Number, badText: '0', badJson: 100_001 },
   'consensus.heartbeatIntervalMs': { a: '3000', b: '4000', parse: Number, badText: '1e3', badJson: 999 },
   'mempool.maxTransactions': { a: '50', b: '60', parse: Number, badText: ' 50', badJson: 0 },
   'mempool.minFeeRate': { a: '2', b: '3', parse: BigInt, badText: '1.5', badJson: -1 },
@@ -92,7 +93,7 @@ describe('defaults', () => {
     expect(c).toMatchObject({ network: 'mainnet', datadir: join(home, '.timecoin'), configFile: null, operatorKeyFile: null });
     expect(c.rpc).toMatchObject({ host: '127.0.0.1', port: 24001, tls: null, metricsAuth: true, maxBodyBytes: 4194304, maxBatch: 100, defaultRatePerSecond: 20 });
     expect(c.p2p).toMatchObject({ port: 24000, listenHost: '0.0.0.0', bootstrap: [], maxConnections: 64, maxPerIp: 8 });
-    expect(c.consensus).toEqual({ timeoutBaseMs: 2000, timeoutFactor: 2, timeoutMaxMs: 60000, idleBlockIntervalMs: 60000, heartbeatIntervalMs: 60000 });
+    expect(c.consensus).toEqual({ timeoutBaseMs: 2000, timeoutFactor: 2, timeoutMaxMs: 60000, idleBlockIntervalMs: 60000, maxBlockTransactions: 2000, heartbeatIntervalMs: 60000 });
     expect(c.mempool).toEqual({ maxTransactions: 10000, minFeeRate: 1n });
     expect(c.log.level).toBe('info');
     expect(Object.isFrozen(c) && Object.isFrozen(c.rpc) && Object.isFrozen(c.p2p.bootstrap)).toBe(true);
