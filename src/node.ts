@@ -162,7 +162,7 @@ export class Node {
     this.log.info({ datadir: c.datadir, chainid: toHex(chainId), height: store.tip().height, created: this.dev?.created ?? false }, 'chain opened');
 
     const sigCache = new SignatureCache();
-    // Signature checks in bulk on worker threads (block sync now, the mempool later); threads start on first use.
+    // Signature checks in bulk on worker threads (block sync certificates, a block's uncached input signatures); threads start on first use.
     const verifyPool = (this.parts.verifyPool = new VerifyPool({ log: childLogger(this.root, 'verify-pool') }));
     const mempool = new Mempool({
       chainId, sigCache, maxTransactions: c.mempool.maxTransactions, minFeeRate: c.mempool.minFeeRate, registry: () => store.registry,
