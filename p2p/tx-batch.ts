@@ -24,6 +24,44 @@ export const TX_BATCH_FLUSH_MS = 40;
 const HEADER = 2;
 const PER_TX = 4;
 
+/** Write `txs` as `u32 length | bytes` entries into `b` from `at`; returns the offset after them. */
+export function writeTxList(b: Buffer, at: number, txs: readonly Uint8Array[]): number {
+  for (const t of txs) {
+    b.writeUInt32BE(t.length, at);
+    b.set(t, at + PER_TX);
+    at += PER_TX + t.length;
+  }
+  return at;
+}
+
+/**
+ * Read `count` `u32 length | transaction` entries from `b` at `at`, which must end exactly at
+ * `b`'s end; every fault is `decode-failed` naming `what`. Each transaction is a copy: a pooled
+ * transaction must not keep the whole frame's buffer alive.
+ */
+export function readTxList(b: Buffer, at: number, count: number, what: string): Transaction[] {
+  const bad = (why: string): never => {
+    throw new P2pError(P2pCode.DecodeFailed, `${what}: ${why}`);
+  };
+  // Each entry needs at least its length prefix: refuse an impossible count before decoding any.
+  if (at + count * PER_TX > b.length) bad(`${count} transactions cannot fit in ${b.length} bytes`);
+  const txs: Transaction[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    if (at + PER_TX > b.length) bad('truncated');
+    const len = b.readUInt32BE(at);
+    at += PER_TX;
+    if (len === 0 || len > MAX_TX_SIZE || at + len > b.length) bad(`transaction ${i} of ${len} bytes does not fit (truncated)`);
+    try {
+      txs[i] = decodeTransaction(new Uint8Array(b.subarray(at, at + len)), MAX_TX_SIZE);
+    } catch (err) {
+      bad(`transaction ${i}: ${(err as Error).message}`);
+    }
+    at += len;
+  }
+  if (at !== b.length) bad(`${b.length - at} trailing bytes`);
+  return txs;
+}
+
 /**
  * Split encoded transactions into frames within both limits, in order (parents before
  * children stay in order). Throws if one transaction alone cannot fit.
@@ -36,12 +74,7 @@ export function encodeTxBatches(txs: readonly Uint8Array[]): Uint8Array[] {
     if (part.length === 0) return;
     const b = Buffer.allocUnsafe(size);
     b.writeUInt16BE(part.length, 0);
-    let off = HEADER;
-    for (const t of part) {
-      b.writeUInt32BE(t.length, off);
-      b.set(t, off + PER_TX);
-      off += PER_TX + t.length;
-    }
+    writeTxList(b, HEADER, part);
     frames.push(b);
     part = [];
     size = HEADER;
@@ -66,23 +99,5 @@ export function decodeTxBatch(bytes: Uint8Array): Transaction[] {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const count = b.readUInt16BE(0);
   if (count < 1 || count > TX_BATCH_MAX_COUNT) bad(`count ${count} not in 1..${TX_BATCH_MAX_COUNT}`);
-  // Each entry needs at least its length prefix: refuse an impossible count before decoding any.
-  if (HEADER + count * PER_TX > b.length) bad('truncated');
-  const txs: Transaction[] = new Array(count);
-  let off = HEADER;
-  for (let i = 0; i < count; i++) {
-    if (off + PER_TX > b.length) bad('truncated');
-    const len = b.readUInt32BE(off);
-    off += PER_TX;
-    if (len > MAX_TX_SIZE || off + len > b.length) bad('truncated');
-    try {
-      // A copy: a pooled transaction must not keep the whole frame's buffer alive.
-      txs[i] = decodeTransaction(new Uint8Array(b.subarray(off, off + len)), MAX_TX_SIZE);
-    } catch (err) {
-      bad(`transaction ${i}: ${(err as Error).message}`);
-    }
-    off += len;
-  }
-  if (off !== b.length) bad('trailing bytes');
-  return txs;
+  return readTxList(b, HEADER, count, 'tx batch');
 }

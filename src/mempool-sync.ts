@@ -25,7 +25,8 @@ import { hash, randomBytes } from 'node:crypto';
 import { MAX_TX_SIZE } from '../chain/constants.js';
 import { selectTransactions, type PoolReader } from '../chain/assembler.js';
 import type { Mempool } from '../chain/mempool.js';
-import { decodeTransaction, type Transaction } from '../chain/transaction.js';
+import type { Transaction } from '../chain/transaction.js';
+import { readTxList, writeTxList } from '../p2p/tx-batch.js';
 import { P2pCode, P2pError } from '../p2p/errors.js';
 import type { P2pNetwork } from '../p2p/network.js';
 import type { Logger } from './logger.js';
@@ -101,12 +102,7 @@ export function encodeDigestResponse(txs: readonly Transaction[], more: boolean)
   b.writeUInt8(VERSION, 0);
   b.writeUInt8(more ? FLAG_MORE : 0, 1);
   b.writeUInt32BE(txs.length, 2);
-  let at = RESPONSE_HEADER_BYTES;
-  for (const t of txs) {
-    b.writeUInt32BE(t.bytes.length, at);
-    b.set(t.bytes, at + 4);
-    at += 4 + t.bytes.length;
-  }
+  writeTxList(b, RESPONSE_HEADER_BYTES, txs.map((t) => t.bytes));
   return b;
 }
 
@@ -117,23 +113,7 @@ export function decodeDigestResponse(bytes: Uint8Array): DigestResponse {
   if (b.readUInt8(0) !== VERSION) decodeFailed(`response version ${b.readUInt8(0)}`);
   const flags = b.readUInt8(1);
   if ((flags & ~FLAG_MORE) !== 0) decodeFailed(`response flags ${flags}`);
-  const n = b.readUInt32BE(2);
-  // Each transaction takes at least its 4-byte length: refuses a huge n before any work.
-  if (n > (bytes.length - RESPONSE_HEADER_BYTES) / 4) decodeFailed(`response announces ${n} transactions in ${bytes.length} bytes`);
-  const txs: Transaction[] = [];
-  let at = RESPONSE_HEADER_BYTES;
-  for (let i = 0; i < n; i++) {
-    if (at + 4 > bytes.length) decodeFailed('response truncated');
-    const len = b.readUInt32BE(at);
-    if (len === 0 || len > MAX_TX_SIZE || at + 4 + len > bytes.length) decodeFailed(`response transaction ${i} of ${len} bytes does not fit`);
-    try {
-      txs.push(decodeTransaction(bytes.subarray(at + 4, at + 4 + len), MAX_TX_SIZE));
-    } catch (err) {
-      decodeFailed(`response transaction ${i}: ${(err as Error).message}`);
-    }
-    at += 4 + len;
-  }
-  if (at !== bytes.length) decodeFailed(`response has ${bytes.length - at} trailing bytes`);
+  const txs = readTxList(b, RESPONSE_HEADER_BYTES, b.readUInt32BE(2), 'mempool digest response');
   return { txs, more: (flags & FLAG_MORE) !== 0 };
 }
 
