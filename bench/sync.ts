@@ -18,6 +18,7 @@
  * store without fsync per block (diagnosis: the fsync is the floor of the default figure).
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -55,6 +56,26 @@ const log = createLogger({ level: 'silent' });
 
 function emit(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
+}
+
+/** CPU ticks (user + system) of one thread or process from its /proc stat file; 0 when unreadable. */
+function statTicks(path: string): number {
+  try {
+    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds so far: this process's main thread, its other threads (verify workers, libuv pool), and a child process. */
+function cpuSplit(childPid: number | undefined): { main: number; others: number; server: number } {
+  const hz = 100; // USER_HZ on Linux
+  const tasks = readdirSync(`/proc/${process.pid}/task`);
+  let others = 0;
+  for (const t of tasks) if (Number(t) !== process.pid) others += statTicks(`/proc/${process.pid}/task/${t}/stat`);
+  const main = statTicks(`/proc/${process.pid}/task/${process.pid}/stat`);
+  return { main: main / hz, others: others / hz, server: childPid === undefined ? 0 : statTicks(`/proc/${childPid}/stat`) / hz };
 }
 
 /** The source chain: `blocks` empty blocks led by the leader of each height, certified by 3 of 4 validators. */
@@ -99,7 +120,12 @@ async function startServer(dir: string): Promise<{ proc: ReturnType<typeof spawn
 }
 
 /** A fresh node of the same genesis syncs from `server`; returns the milliseconds until its tip is `blocks`. */
-async function syncOnce(source: { genesis: MnChain['genesis']; tipHash: Uint8Array }, server: string, blocks: number, pool: VerifyPool | null): Promise<number> {
+async function syncOnce(
+  source: { genesis: MnChain['genesis']; tipHash: Uint8Array },
+  server: { addr: string; pid: number | undefined },
+  blocks: number,
+  pool: VerifyPool | null,
+): Promise<{ ms: number; cpu: { main: number; others: number; server: number } }> {
   const dir = await mkdtemp(join(tmpdir(), 'timecoin-bench-sync-'));
   const store = await ChainStore.open(join(dir, 'chain'), { sync: FSYNC }); // fsync per block, as the node (unless BENCH_SYNC_FSYNC=0)
   let net: P2pNetwork | null = null;
@@ -136,21 +162,23 @@ async function syncOnce(source: { genesis: MnChain['genesis']; tipHash: Uint8Arr
       },
     });
     await net.start();
-    await net.connect(server);
+    await net.connect(server.addr);
     const deadline = Date.now() + 10_000;
     while (net.getPeerInfo().length === 0) {
       if (Date.now() > deadline) throw new Error('the syncing node did not connect to the server');
       await new Promise((r) => setTimeout(r, 5));
     }
     const t0 = performance.now();
+    const cpu0 = cpuSplit(server.pid);
     sync.trigger();
     const timeout = setTimeout(() => done(), 120_000);
     await reached;
     clearTimeout(timeout);
     const ms = performance.now() - t0;
+    const cpu1 = cpuSplit(server.pid);
     const tip = store.tip();
     if (tip.height !== blocks || !bytesEqual(tip.hash, source.tipHash)) throw new Error(`sync stopped at height ${tip.height} of ${blocks}`);
-    return ms;
+    return { ms, cpu: { main: cpu1.main - cpu0.main, others: cpu1.others - cpu0.others, server: cpu1.server - cpu0.server } };
   } finally {
     await sync?.stop();
     await net?.stop();
@@ -178,15 +206,21 @@ async function main(): Promise<void> {
     const w0 = performance.now();
     await pool.verify(Array.from({ length: pool.size * 16 }, () => ({ publicKey: lastCert.subarray(0, 32), message: lastCert, signature: lastCert.subarray(0, 64) })));
     emit('sync_verify_pool_start_ms', performance.now() - w0, 'ms');
-    const ms = await syncOnce(source, server.addr, blocks, pool);
+    const target = { addr: server.addr, pid: server.proc.pid };
+    const { ms, cpu } = await syncOnce(source, target, blocks, pool);
     emit('sync_blocks_per_sec', blocks / (ms / 1000), 'blocks/s');
     emit('sync_total_ms', ms, 'ms');
+    // Where the two cores went, per block: the syncing node's main thread, its other threads
+    // (verify workers, libuv pool: LevelDB and fsync), and the serving process.
+    emit('sync_cpu_main_us_per_block', (cpu.main * 1e6) / blocks, 'µs');
+    emit('sync_cpu_other_threads_us_per_block', (cpu.others * 1e6) / blocks, 'µs');
+    emit('sync_cpu_server_us_per_block', (cpu.server * 1e6) / blocks, 'µs');
     emit('sync_verify_workers', pool.size, 'threads');
     emit("sync_store_fsync", FSYNC ? 1 : 0, "bool");
     if (process.env.BENCH_SYNC_SINGLE !== '0') {
-      const single = await syncOnce(source, server.addr, blocks, null);
-      emit('sync_blocks_per_sec_single_thread', blocks / (single / 1000), 'blocks/s');
-      emit('sync_total_ms_single_thread', single, 'ms');
+      const single = await syncOnce(source, target, blocks, null);
+      emit('sync_blocks_per_sec_single_thread', blocks / (single.ms / 1000), 'blocks/s');
+      emit('sync_total_ms_single_thread', single.ms, 'ms');
     }
   } finally {
     await pool.close();

@@ -13,6 +13,7 @@ import {
   TIP_KEY,
   addressRange,
   blockKey,
+  certificateKey,
   decodeAddressEntry,
   decodePointer,
   decodeTxLocation,
@@ -30,6 +31,11 @@ import type { UtxoEntry, UtxoView } from './utxo.js';
 import { MasternodeRegistry } from './masternode.js';
 
 export type ChainDb = Level<Buffer, Buffer>;
+
+/** Single-key reads (the store's, which look through held connects first). */
+export interface KeyReader {
+  get(key: Buffer): Promise<Buffer | undefined>;
+}
 
 /** A confirmed transaction and where it is. */
 export interface TxRecord {
@@ -95,13 +101,13 @@ export function decodeStoredBlock(bytes: Uint8Array, expectedHash: Uint8Array): 
 }
 
 /** The block with this hash, if stored. */
-export async function getBlock(db: ChainDb, hash: Uint8Array): Promise<Block | undefined> {
+export async function getBlock(db: KeyReader, hash: Uint8Array): Promise<Block | undefined> {
   const bytes = await db.get(blockKey(hash));
   return bytes === undefined ? undefined : decodeStoredBlock(bytes, hash);
 }
 
 /** Hash of the best-chain block at `height`, if any. */
-export async function getBlockHash(db: ChainDb, height: number): Promise<Uint8Array | undefined> {
+export async function getBlockHash(db: KeyReader, height: number): Promise<Uint8Array | undefined> {
   if (!Number.isSafeInteger(height) || height < 0) return undefined;
   const v = await db.get(heightKey(height));
   if (v !== undefined && v.length !== 32) throw new StoreError(StoreCode.Corrupt, `height index ${height} is damaged`);
@@ -109,7 +115,7 @@ export async function getBlockHash(db: ChainDb, height: number): Promise<Uint8Ar
 }
 
 /** A confirmed transaction by txid, decoding only its byte range of the block. */
-export async function getTransaction(db: ChainDb, txid: Uint8Array): Promise<TxRecord | undefined> {
+export async function getTransaction(db: KeyReader, txid: Uint8Array): Promise<TxRecord | undefined> {
   const raw = await db.get(txKey(txid));
   if (raw === undefined) return undefined;
   const loc = decodeTxLocation(raw);
@@ -210,4 +216,55 @@ export async function loadRegistry(db: ChainDb): Promise<MasternodeRegistry> {
     reg.addEvidence(k.subarray(1));
   }
   return reg;
+}
+
+/** One final block as stored, with its commit certificate (the bytes block sync serves). */
+export interface RawFinalBlock {
+  readonly block: Buffer;
+  readonly cert: Buffer;
+}
+
+/**
+ * The stored bytes of best-chain blocks `from`, `from + 1`, … up to `finalHeight` (at most `count`,
+ * stopping before their sizes plus 8 framing bytes each would pass `maxBytes`, or at a block
+ * without a certificate), for serving block sync. Reads in chunks sized from the blocks seen so
+ * far: a range of small blocks costs a few reads, one of 2 MB blocks never loads more than fits.
+ * Blocks are served as stored (the receiver verifies everything); only a damaged index is refused.
+ */
+export async function readFinalRange(
+  readMany: (keys: Buffer[]) => Promise<(Buffer | undefined)[]>,
+  finalHeight: number,
+  from: number,
+  count: number,
+  maxBytes: number,
+): Promise<RawFinalBlock[]> {
+  const last = Math.min(finalHeight, from + count - 1);
+  if (!Number.isSafeInteger(from) || from < 0 || last < from) return [];
+  const hashes = await readMany(Array.from({ length: last - from + 1 }, (_, i) => heightKey(from + i)));
+  const out: RawFinalBlock[] = [];
+  let bytes = 0;
+  let chunk = 8;
+  for (let i = 0; i < hashes.length; ) {
+    const part: Buffer[] = [];
+    for (const h of hashes.slice(i, i + chunk)) {
+      if (h === undefined) break;
+      if (h.length !== 32) throw new StoreError(StoreCode.Corrupt, `height index ${from + i + part.length} is damaged`);
+      part.push(h);
+    }
+    if (part.length === 0) break;
+    const values = await readMany([...part.map((h) => blockKey(h)), ...part.map((h) => certificateKey(h))]);
+    for (let j = 0; j < part.length; j++) {
+      const block = values[j];
+      const cert = values[part.length + j];
+      if (block === undefined || cert === undefined) return out;
+      const add = 8 + block.length + cert.length;
+      if (bytes + add > maxBytes) return out;
+      bytes += add;
+      out.push({ block, cert });
+    }
+    if (part.length < chunk) break;
+    i += part.length;
+    chunk = Math.max(1, Math.min(64, Math.floor((maxBytes - bytes) / (bytes / out.length))));
+  }
+  return out;
 }

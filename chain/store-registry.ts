@@ -170,7 +170,7 @@ export function planRegistryDisconnect(block: Block, undo: RegistryUndo, registr
  * planRegistryConnect with the collaterals resolved: from the block's own outputs, else with one
  * getMany from the UTXO set before the block (the store's only read for the registry).
  */
-export async function readAndPlanRegistry(db: Pick<ChainDb, 'getMany'>, block: Block, registry: RegistryView): Promise<RegistryPlan> {
+export async function readAndPlanRegistry(db: { getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> }, block: Block, registry: RegistryView): Promise<RegistryPlan> {
   const inBlock = new Map<string, UtxoEntry>();
   for (const tx of block.txs) {
     tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));

@@ -74,19 +74,20 @@ export interface SyncEntry {
 }
 
 export function encodeSyncResponse(finalHeight: number, entries: readonly SyncEntry[]): Uint8Array {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(12);
-  head.writeBigUInt64BE(BigInt(finalHeight), 0);
-  head.writeUInt32BE(entries.length, 8);
-  parts.push(head);
+  let size = 12;
+  for (const e of entries) size += 8 + e.block.length + e.cert.length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeBigUInt64BE(BigInt(finalHeight), 0);
+  out.writeUInt32BE(entries.length, 8);
+  let off = 12;
   for (const e of entries) {
-    const l1 = Buffer.alloc(4);
-    l1.writeUInt32BE(e.block.length);
-    const l2 = Buffer.alloc(4);
-    l2.writeUInt32BE(e.cert.length);
-    parts.push(l1, Buffer.from(e.block), l2, Buffer.from(e.cert));
+    for (const part of [e.block, e.cert]) {
+      off = out.writeUInt32BE(part.length, off);
+      out.set(part, off);
+      off += part.length;
+    }
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 /** Decode a response; throws `decode-failed` on any framing fault. */
@@ -121,18 +122,9 @@ export async function serveSync(net: P2pNetwork, store: ChainStore, maxResponseB
   await net.onRequest('sync', async (payload) => {
     const { fromHeight, count } = decodeSyncRequest(payload);
     const final = store.finalized().height;
-    const entries: SyncEntry[] = [];
-    let size = 12;
-    for (let h = fromHeight; h <= final && entries.length < count; h++) {
-      const block = await store.getBlockByHeight(h);
-      if (block === undefined) break;
-      const cert = await store.getCertificate(block.hash);
-      if (cert === undefined) break;
-      const add = 8 + block.bytes.length + cert.length;
-      if (size + add > maxResponseBytes) break;
-      size += add;
-      entries.push({ block: block.bytes, cert });
-    }
+    // Stored bytes, read a chunk at a time (not a decode and three reads per block: the serving
+    // side was a quarter of a syncing machine's CPU in bench/sync.ts).
+    const entries = await store.finalBlocksRaw(fromHeight, count, maxResponseBytes - 12);
     return encodeSyncResponse(final, entries);
   });
 }

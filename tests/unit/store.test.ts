@@ -388,3 +388,99 @@ describe('ChainStore: runs of non-durable connects ended by flush()', () => {
     }
   });
 });
+
+describe('ChainStore: held non-durable connects (one LevelDB batch per run)', () => {
+  it('every read path sees held blocks before they land; disconnect, close and reopen keep them whole', async () => {
+    const b = new ChainBuilder(6);
+    const s = await openInit(b);
+    const rng = new TestRng(6);
+    // The reference: the same blocks connected durably into a second store.
+    const dir2 = await tempDir();
+    const ref = await ChainStore.open(dir2);
+    try {
+      await ref.initialize(b.genesis, 'dev');
+      const blocks: Block[] = [];
+      for (let i = 0; i < 5; i++) {
+        const block = b.nextBlock(s.tip(), rng, 5);
+        // Each block spends outputs of the previous held ones: planning must read through them.
+        await s.connectBlock(block, Uint8Array.of(i + 1), { final: true, durable: false });
+        await ref.connectBlock(block, Uint8Array.of(i + 1), { final: true });
+        b.apply(block);
+        blocks.push(block);
+      }
+      // The run must exercise planning through held writes: some block spends an earlier held block's output.
+      const heldTxids = new Set(blocks.flatMap((x) => x.txs.map((t) => toHex(t.txid))));
+      expect(blocks.slice(1).some((x) => x.txs.some((t) => t.inputs.some((i) => heldTxids.has(toHex(i.prevTxid)))))).toBe(true);
+      const last = blocks.at(-1)!;
+      expect(s.tip()).toEqual(ref.tip());
+      expect(s.finalized()).toEqual(ref.finalized());
+      expect(toHex((await s.getBlockHash(last.header.height))!)).toBe(toHex(last.hash));
+      expect(toHex((await s.getBlockByHeight(3))!.hash)).toBe(toHex(blocks[2]!.hash));
+      expect(await s.getBlockMeta(last.hash)).toEqual(await ref.getBlockMeta(last.hash));
+      expect(toHex((await s.getCertificate(last.hash))!)).toBe('05');
+      const spend = last.txs[1]!;
+      expect(toHex((await s.getTransaction(spend.txid))!.tx.bytes)).toBe(toHex(spend.bytes));
+      expect(await s.getUtxo(spend.txid, 0)).toEqual(await ref.getUtxo(spend.txid, 0));
+      expect(s.getUtxoSync(spend.txid, 0)).toEqual(ref.getUtxoSync(spend.txid, 0));
+      // A coin spent inside the held run reads as spent, through every path.
+      const spentInput = spend.inputs[0]!;
+      expect(await s.getUtxo(spentInput.prevTxid, spentInput.prevIndex)).toBeUndefined();
+      expect(s.getUtxoSync(spentInput.prevTxid, spentInput.prevIndex)).toBeUndefined();
+      const view = await s.loadView([spend]);
+      expect(view.getUtxo(spentInput.prevTxid, spentInput.prevIndex)).toBeUndefined();
+      for (const k of b.signers) expect(await s.getAddressBalance(k.publicKey)).toBe(await ref.getAddressBalance(k.publicKey));
+      expect(await s.utxoSetHash()).toEqual(await ref.utxoSetHash());
+
+      // More held blocks, then a disconnect (which lands them first) and a close without flush.
+      const more = b.nextBlock(s.tip(), rng, 5);
+      await s.connectBlock(more, undefined, { durable: false });
+      await ref.connectBlock(more);
+      expect(toHex((await s.disconnectTip()).hash)).toBe(toHex(more.hash));
+      await ref.disconnectTip();
+      await b.resetFrom(s);
+      const tail = b.nextBlock(s.tip(), rng, 5);
+      await s.connectBlock(tail, undefined, { durable: false });
+      await ref.connectBlock(tail);
+      const reopened = await reopen();
+      expect(reopened.tip()).toEqual(ref.tip());
+      expect(reopened.finalized()).toEqual(ref.finalized());
+      expect(await reopened.utxoSetHash()).toEqual(await ref.utxoSetHash());
+    } finally {
+      await ref.close();
+      await removeDir(dir2);
+    }
+  });
+});
+
+describe('ChainStore.finalBlocksRaw (serving block sync)', () => {
+  it('returns stored bytes in height order, within count, byte budget and the finalized height, held blocks included', async () => {
+    const b = new ChainBuilder(7);
+    const s = await openInit(b);
+    const rng = new TestRng(7);
+    const blocks: Block[] = [];
+    for (let i = 1; i <= 150; i++) {
+      const block = b.nextBlock(s.tip(), rng, 1 + (i % 3));
+      // Blocks 141..150 stay held (non-durable); block 150 is not final.
+      await s.connectBlock(block, Uint8Array.of(i & 0xff, 7), { final: i < 150, durable: i <= 140 });
+      b.apply(block);
+      blocks.push(block);
+    }
+    const size = (x: Block) => 8 + x.bytes.length + 2;
+    const all = await s.finalBlocksRaw(1, 256, 1 << 30);
+    expect(all.length).toBe(149); // stops at the finalized height, not the tip
+    all.forEach((e, i) => {
+      expect(toHex(e.block)).toBe(toHex(blocks[i]!.bytes));
+      expect([...e.cert]).toEqual([(i + 1) & 0xff, 7]);
+    });
+    expect((await s.finalBlocksRaw(20, 5, 1 << 30)).map((e) => toHex(e.block))).toEqual(blocks.slice(19, 24).map((x) => toHex(x.bytes)));
+    // A budget that fits exactly k blocks returns k, for small and large k (across read chunks).
+    for (const k of [1, 7, 8, 9, 70, 130]) {
+      const budget = blocks.slice(9, 9 + k).reduce((n, x) => n + size(x), 0);
+      expect((await s.finalBlocksRaw(10, 256, budget)).length).toBe(k);
+      expect((await s.finalBlocksRaw(10, 256, budget - 1)).length).toBe(k - 1);
+    }
+    expect(await s.finalBlocksRaw(150, 10, 1 << 30)).toEqual([]);
+    expect(await s.finalBlocksRaw(9_999, 10, 1 << 30)).toEqual([]);
+    expect((await s.finalBlocksRaw(0, 1, 1 << 30)).length).toBe(0); // genesis has no certificate
+  });
+});
