@@ -89,15 +89,19 @@ export class Mempool {
     checkTxSanity(tx);
     const key = toHex(tx.txid);
     if (this.pool.get(key) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
-    for (let n = 0; n < tx.outputs.length; n++) {
-      if (chainView.getUtxo(tx.txid, n) !== undefined) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
-    }
 
     // Cheap checks (conflicts, missing inputs, fee, capacity) come before any signature work.
     const { spends, parents, sumIn: grossIn, burned, missing, collateral } = this.resolveInputs(tx, chainView);
     // What the inputs can pay: a penalized collateral's penalty is burned (docs/masternodes.md).
     const sumIn = grossIn - burned;
-    if (missing) reject(RuleCode.MissingInputs, 'an input is missing or spent');
+    if (missing) {
+      // A transaction in the chain has spent its inputs, so only one with a missing input can be
+      // there: its own outputs are looked up (reads outside the preloaded view) only then.
+      for (let n = 0; n < tx.outputs.length; n++) {
+        if (chainView.getUtxo(tx.txid, n) !== undefined) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
+      }
+      reject(RuleCode.MissingInputs, 'an input is missing or spent');
+    }
 
     const size = tx.bytes.length;
     const sizeBig = BigInt(size);

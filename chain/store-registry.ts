@@ -75,7 +75,7 @@ export function planRegistryConnect(
     current.set(op, r);
   };
   const byCollateral = (txid: Uint8Array, index: number): MasternodeRecord | undefined => {
-    const op = byColl.get(outpointKey(txid, index));
+    const op = byColl.size === 0 ? undefined : byColl.get(outpointKey(txid, index));
     return op !== undefined ? current.get(op) : registry.byCollateral(txid, index);
   };
 
@@ -171,6 +171,8 @@ export function planRegistryDisconnect(block: Block, undo: RegistryUndo, registr
  * getMany from the UTXO set before the block (the store's only read for the registry).
  */
 export async function readAndPlanRegistry(db: { getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> }, block: Block, registry: RegistryView): Promise<RegistryPlan> {
+  // Collaterals are resolved for registrations only: a block without one needs no output map.
+  if (!block.txs.some((t) => t.kind === TxKind.MasternodeRegistration)) return planRegistryConnect(block, registry, () => undefined);
   const inBlock = new Map<string, UtxoEntry>();
   for (const tx of block.txs) {
     tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));

@@ -119,9 +119,12 @@ describe('Mempool.accept: every rejection carries its code and changes nothing',
     expectRejected(m, () => m.accept(tx, view, 1), RuleCode.AlreadyInMempool);
   });
 
-  it('already-in-chain when the view holds one of its outputs', () => {
+  it('already-in-chain when the view holds one of its outputs (its input then is spent)', () => {
     const m = pool();
-    const tx = txAtRate(coin(), 1n, [bob, carol]);
+    const c = coin();
+    const tx = txAtRate(c, 1n, [bob, carol]);
+    // As the chain holds it after the block that confirmed it: input spent, outputs unspent.
+    view.entries.delete(outpointKey(c.txid, c.index));
     view.entries.set(outpointKey(tx.txid, 1), { amount: tx.outputs[1]!.amount, publicKey: carol.publicKey, height: 3, coinbase: false });
     expectRejected(m, () => m.accept(tx, view, 3), RuleCode.AlreadyInChain);
   });
