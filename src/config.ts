@@ -47,6 +47,8 @@ export interface Config {
     readonly bootstrap: readonly string[];
     readonly maxConnections: number;
     readonly maxPerIp: number;
+    readonly banMs: number;
+    readonly redialMs: number;
   };
   readonly consensus: {
     readonly timeoutBaseMs: number;

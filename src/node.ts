@@ -187,6 +187,8 @@ export class Node {
         logger: p2pLog,
         maxConnections: c.p2p.maxConnections,
         maxConnectionsPerIp: c.p2p.maxPerIp,
+        score: { banMs: c.p2p.banMs },
+        redialMs: c.p2p.redialMs,
         now: this.now,
       });
     }

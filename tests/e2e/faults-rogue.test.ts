@@ -30,6 +30,8 @@ import { TestnetHarness } from './testnet-harness.js';
 
 const RUNNING = [0, 1, 2];
 const TARGET = 0;
+/** p2p.banMs of every node (the default is 10 min). */
+const BAN_MS = 1_234_567;
 const CONSENSUS_ID = protocolByName('consensus').id;
 
 describe('faults: rogue peers against a running testnet', () => {
@@ -38,7 +40,8 @@ describe('faults: rogue peers against a running testnet', () => {
   const rogues: P2pNetwork[] = [];
 
   beforeAll(async () => {
-    h = await TestnetHarness.create();
+    // A ban time of its own (p2p.banMs), so the test sees the setting reach the network.
+    h = await TestnetHarness.create({ editConfig: (_i, config) => void ((config['p2p'] as Record<string, unknown>)['banMs'] = BAN_MS) });
     for (const i of RUNNING) h.start(i);
     try {
       await h.waitMesh(RUNNING);
@@ -104,6 +107,8 @@ describe('faults: rogue peers against a running testnet', () => {
       for (let i = 0; i < 2_000; i++) flooder.send(h.net.nodes[TARGET]!.peerId, 'tx', frame);
       await waitFor('the flooder banned', async () => ((await h.rpc(TARGET).call<{ banned: number }>('getnetworkinfo')).banned >= 1 ? true : undefined), 20_000, 100);
       await waitFor('the flooder dropped', async () => ((await peerRow(flooder.peerId)) === undefined ? true : undefined), 10_000, 100);
+      const banLine = h.log(TARGET).split('\n').find((l) => l.includes('"peer banned"') && l.includes(flooder.peerId));
+      expect(JSON.parse(banLine!)).toMatchObject({ module: 'p2p', banMs: BAN_MS });
       expect(await metric('rate_limited_total', 'scope="p2p"')).toBeGreaterThanOrEqual(limitedBefore + 50);
       // The flooded transaction itself was valid: it is final on every running node, and so is a new one.
       const txid = toHex(tx.txid);

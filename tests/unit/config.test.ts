@@ -53,6 +53,8 @@ const SAMPLES: Record<string, { a: string; b: string; parse?: (s: string) => unk
   'p2p.bootstrap': { a: '/ip4/1.2.3.4/tcp/1', b: '/dns4/x/tcp/2,/ip4/5.6.7.8/tcp/3', parse: (s) => s.split(','), badText: 'ip4/1.2.3.4', badJson: '/ip4/1.2.3.4/tcp/1' },
   'p2p.maxConnections': { a: '10', b: '11', parse: Number, badText: '', badJson: -1 },
   'p2p.maxPerIp': { a: '2', b: '3', parse: Number, badText: '2.0', badJson: true },
+  'p2p.banMs': { a: '60000', b: '120000', parse: Number, badText: '999', badJson: '60000' },
+  'p2p.redialMs': { a: '2000', b: '5000', parse: Number, badText: '1.5e3', badJson: 3_600_001 },
   'consensus.timeoutBaseMs': { a: '1000', b: '1500', parse: Number, badText: '99', badJson: '1000' },
   'consensus.timeoutFactor': { a: '1.5', b: '3', parse: Number, badText: 'NaN', badJson: 11 },
   'consensus.timeoutMaxMs': { a: '90000', b: '95000', parse: Number, badText: 'Infinity', badJson: 50 },
@@ -92,7 +94,7 @@ describe('defaults', () => {
     const c = load();
     expect(c).toMatchObject({ network: 'mainnet', datadir: join(home, '.timecoin'), configFile: null, operatorKeyFile: null });
     expect(c.rpc).toMatchObject({ host: '127.0.0.1', port: 24001, tls: null, metricsAuth: true, maxBodyBytes: 4194304, maxBatch: 100, defaultRatePerSecond: 20 });
-    expect(c.p2p).toMatchObject({ port: 24000, listenHost: '0.0.0.0', bootstrap: [], maxConnections: 64, maxPerIp: 8 });
+    expect(c.p2p).toMatchObject({ port: 24000, listenHost: '0.0.0.0', bootstrap: [], maxConnections: 64, maxPerIp: 8, banMs: 600_000, redialMs: 15_000 });
     expect(c.consensus).toEqual({ timeoutBaseMs: 2000, timeoutFactor: 2, timeoutMaxMs: 60000, idleBlockIntervalMs: 60000, maxBlockTransactions: 2000, heartbeatIntervalMs: 60000 });
     expect(c.mempool).toEqual({ maxTransactions: 10000, minFeeRate: 1n });
     expect(c.log.level).toBe('info');
