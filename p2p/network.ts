@@ -159,6 +159,11 @@ export class P2pNetwork {
     this.writer(peer, spec).enqueue(this.outboundBody(spec, payload));
   }
 
+  /** Ids of the connected peers. */
+  peerIds(): string[] {
+    return this.peers.ids();
+  }
+
   /** Queue `payload` to every connected peer that may receive it; returns how many. */
   broadcast(name: ProtocolName, payload: Uint8Array): number {
     const spec = this.spec(name, 'gossip');

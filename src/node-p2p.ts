@@ -3,8 +3,10 @@
  * node, the consensus seam (p2p/consensus-link.ts), transaction gossip on `/timecoin/tx/2` (batched frames, p2p/tx-batch.ts), and
  * the RPC view of the network (getpeerinfo, getnetworkinfo, addnode, disconnectnode).
  *
- * Transaction gossip: a transaction the mempool accepts (from RPC or from a peer) is broadcast
- * once — a bounded set of txids already gossiped stops echoes. A received transaction goes
+ * Transaction gossip: a transaction the mempool accepts (from RPC or from a peer) is relayed
+ * once — a bounded set of txids already gossiped stops echoes — to every peer that has not sent
+ * it to us (in a full mesh most relays would be echoes: each node received each transaction
+ * from all three others and decoded it three times). A received transaction goes
  * through the same mempool acceptance as `sendrawtransaction`; a refusal that proves the bytes
  * invalid costs the sender `handler-rejected` (or `decode-failed`) through the p2p penalty
  * table, while refusals an honest relay can hit (already known, a conflicting spend, missing
@@ -49,7 +51,9 @@ const SEEN_MAX = 50_000;
 /** Transaction gossip over one network: `announce` after a local accept, `attach` for arrivals. */
 export class TxGossip {
   private readonly seen = new Map<string, true>();
-  private pending: Uint8Array[] = [];
+  /** Peers that sent us a txid (bounded like `seen`): relays skip them. */
+  private readonly senders = new Map<string, Set<string>>();
+  private pending: { id: string; bytes: Uint8Array }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -65,8 +69,9 @@ export class TxGossip {
 
   /** Gossip an accepted transaction to every peer, once per txid (batched: p2p/tx-batch.ts). */
   announce(tx: Transaction): void {
-    if (!this.mark(toHex(tx.txid))) return;
-    this.pending.push(tx.bytes);
+    const id = toHex(tx.txid);
+    if (!this.mark(id)) return;
+    this.pending.push({ id, bytes: tx.bytes });
     this.flushTimer ??= setTimeout(() => this.flush(), TX_BATCH_FLUSH_MS);
   }
 
@@ -76,10 +81,15 @@ export class TxGossip {
     this.flushTimer = null;
     const txs = this.pending;
     this.pending = [];
-    try {
-      for (const frame of encodeTxBatches(txs)) this.net.broadcast('tx', frame);
-    } catch (err) {
-      this.deps.log.debug({ err }, 'tx gossip failed');
+    // Senders known by now are skipped: a 40 ms batch usually learns most of them.
+    for (const peer of this.net.peerIds()) {
+      const list = txs.filter((t) => this.senders.get(t.id)?.has(peer) !== true).map((t) => t.bytes);
+      if (list.length === 0) continue;
+      try {
+        for (const frame of encodeTxBatches(list)) this.net.send(peer, 'tx', frame);
+      } catch (err) {
+        this.deps.log.debug({ err, peer }, 'tx gossip to a peer failed');
+      }
     }
   }
 
@@ -91,9 +101,9 @@ export class TxGossip {
   }
 
   async attach(): Promise<void> {
-    await this.net.onGossip('tx', async (payload) => {
+    await this.net.onGossip('tx', async (payload, from) => {
       // In order: a batch may carry a parent and then its child.
-      for (const tx of decodeTxBatch(payload)) await this.acceptFromPeer(tx);
+      for (const tx of decodeTxBatch(payload)) await this.acceptFromPeer(tx, from.id);
     });
   }
 
@@ -103,8 +113,9 @@ export class TxGossip {
    * announced), false if known or refused for a reason an honest relay can hit; throws
    * `handler-rejected` when the refusal proves it invalid (the caller charges the peer).
    */
-  async acceptFromPeer(tx: Transaction): Promise<boolean> {
+  async acceptFromPeer(tx: Transaction, from?: string): Promise<boolean> {
     const id = toHex(tx.txid);
+    if (from !== undefined) this.noteSender(id, from);
     if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
     try {
       await this.deps.mempool.acceptWithStore(tx, this.deps.store);
@@ -117,6 +128,16 @@ export class TxGossip {
     this.deps.onAccepted(tx.txid);
     this.announce(tx);
     return true;
+  }
+
+  private noteSender(id: string, peer: string): void {
+    const set = this.senders.get(id);
+    if (set !== undefined) {
+      set.add(peer);
+      return;
+    }
+    this.senders.set(id, new Set([peer]));
+    if (this.senders.size > SEEN_MAX) this.senders.delete(this.senders.keys().next().value!);
   }
 
   private mark(id: string): boolean {

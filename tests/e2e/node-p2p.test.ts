@@ -74,6 +74,10 @@ describe('testnet node ↔ p2p: tx gossip, penalties, network RPC', () => {
       const f = await rpc.call<{ finalized: boolean }>('gettransactionfinality', [toHex(good.txid)]);
       return f.finalized ? true : undefined;
     });
+    // Accepted, relayed (the 40 ms gossip batch flushed long before finality) — but not back to
+    // the peer it came from, while the RPC transaction of the test before did reach that peer.
+    expect(received.length).toBeGreaterThan(0);
+    expect(received).not.toContain(toHex(good.txid));
     const scoreOf = async () => (await rpc.call<{ id: string; score: number }[]>('getpeerinfo')).find((p) => p.id === peer.net.peerId)?.score ?? 0;
     expect(await scoreOf()).toBe(0);
     // Signed by a key that does not own the coins: bad-signature → handler-rejected (5 points).
