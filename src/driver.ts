@@ -17,7 +17,7 @@
  *    abandons a step between its persist and its broadcast or mid-commit.
  */
 import type { Logger } from 'pino';
-import { decodeBlock } from '../chain/block.js';
+import { decodeBlock, type Block } from '../chain/block.js';
 import { bytesEqual, toHex } from '../chain/hash.js';
 import type { Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
@@ -93,6 +93,11 @@ export class ConsensusDriver {
   private failure: Error | null = null;
   private roundStartedAt = 0;
   private readonly log: Logger;
+  /**
+   * Blocks this node decoded (validated or proposed), keyed by the very bytes object the engine
+   * hands back in `commit`: a commit then skips decoding thousands of transactions again.
+   */
+  private readonly decoded = new WeakMap<Uint8Array, Block>();
 
   constructor(private readonly o: DriverOptions) {
     this.state = initialState(o.engine);
@@ -284,18 +289,20 @@ export class ConsensusDriver {
     if (made === null) return;
     if (made.fallback !== null) this.log.error({ height, reason: made.fallback }, 'mempool yielded an invalid block; proposing an empty one');
     this.log.debug({ height, view, txs: made.block.txs.length - 1 }, 'proposing');
+    this.decoded.set(made.block.bytes, made.block);
     this.enqueue({ kind: 'proposal', height, view, block: made.block.bytes, now: this.o.now() });
   }
 
   private async validate(e: Extract<Effect, { kind: 'validate-block' }>): Promise<void> {
     const v = await this.o.checks.validate(e.block, e.height, e.view);
+    if (v.valid) this.decoded.set(e.block, v.block);
     if (!v.valid) this.log.warn({ height: e.height, view: e.view, hash: toHex(e.blockHash), reason: v.reason }, 'proposed block refused');
     this.enqueue({ kind: 'block-validated', height: e.height, view: e.view, blockHash: e.blockHash, valid: v.valid, now: this.o.now() });
   }
 
   /** Store the final block with its certificate (one batch), then update the pool and waiters. */
   private async commit(e: Extract<Effect, { kind: 'commit' }>): Promise<{ height: number; tipTs: number }> {
-    const block = decodeBlock(e.block);
+    const block = this.decoded.get(e.block) ?? decodeBlock(e.block);
     const tip = this.o.store.tip();
     if (e.height !== tip.height + 1 || block.header.height !== e.height || !bytesEqual(block.header.prevHash, tip.hash)) {
       throw new Error(`final block ${e.height} ${toHex(e.blockHash)} does not extend the stored tip ${tip.height} ${toHex(tip.hash)}`);
