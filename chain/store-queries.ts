@@ -80,6 +80,10 @@ export class PrefetchedView implements UtxoView {
   penaltyOf(txid: Uint8Array, index: number): bigint {
     return this.penalties(txid, index);
   }
+  /** The prefetched entries by outpointKey (undefined: not in the UTXO set). */
+  get loaded(): ReadonlyMap<string, UtxoEntry | undefined> {
+    return this.entries;
+  }
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
     const key = outpointKey(txid, index);
     if (this.entries.has(key)) return this.entries.get(key);

@@ -29,6 +29,7 @@ import {
   decodeUndo,
   decodeUtxo,
   encodeChainMeta,
+  encodeUtxo,
   encodePointer,
   decodeRegistryUndo,
   heightKey,
@@ -40,7 +41,7 @@ import {
   type ChainPointer,
   type UtxoStats,
 } from './layout.js';
-import { blockDelta, connectReadKeys, createdKeys, planConnect, planDisconnect, storedBlockDelta, type BatchOp, type Outpoint } from './store-batch.js';
+import { blockDelta, connectReadKeys, createdKeys, planConnect, planDisconnect, storedBlockDelta, type BatchOp, type BlockDelta, type Outpoint } from './store-batch.js';
 import { MasternodeRegistry, type MasternodeRecord, type RegistryView } from './masternode.js';
 import { planRegistryDisconnect, readAndPlanRegistry } from './store-registry.js';
 import { PendingWrites, overlayValue } from './store-pending.js';
@@ -83,6 +84,18 @@ export interface ConnectOptions {
    * (block sync: ~0.26 ms per block for its own write → one write per range on this VM).
    */
   readonly durable?: boolean;
+  /**
+   * The block's input entries as loaded at tip `at` (block validation's view, keyed by
+   * outpointKey). Used instead of reading them again only while the tip is still `at` — the same
+   * tip means the same UTXO set — and only if every input of the block is among them.
+   */
+  readonly inputs?: LoadedInputs;
+}
+
+/** UTXO entries loaded at one tip (see ConnectOptions.inputs). */
+export interface LoadedInputs {
+  readonly at: Uint8Array;
+  readonly entries: ReadonlyMap<string, UtxoEntry | undefined>;
 }
 
 /** Held non-durable connects are landed early once their keys and values pass this many bytes. */
@@ -382,7 +395,7 @@ export class ChainStore {
         throw new StoreError(StoreCode.NotTip, `block ${block.header.height} ${toHex(block.hash)} does not extend tip ${tip.height} ${toHex(tip.hash)}`);
       }
       const delta = blockDelta(block);
-      const plan = planConnect(block, delta, await this.readMany(connectReadKeys(block, delta)), this.stats, certificate);
+      const plan = planConnect(block, delta, await this.connectValues(block, delta, tip, options.inputs), this.stats, certificate);
       const registry = await readAndPlanRegistry({ getMany: (keys) => this.readMany(keys) }, block, this.reg);
       plan.ops.push(...registry.ops);
       if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
@@ -395,6 +408,20 @@ export class ChainStore {
       if (options.final === true) this.finalPtr = plan.tip;
       if (deferred && this.pending.bytes >= PENDING_MAX_BYTES) await this.write([], false);
     });
+  }
+
+  /** The values planConnect needs: inputs from `given` when it was loaded at this tip, the rest read. */
+  private async connectValues(block: Block, delta: BlockDelta, tip: ChainPointer, given: LoadedInputs | undefined): Promise<(Buffer | undefined)[]> {
+    const keys = connectReadKeys(block, delta);
+    if (given === undefined || !bytesEqual(given.at, tip.hash)) return this.readMany(keys);
+    const inputs: (Buffer | undefined)[] = [];
+    for (const o of delta.external) {
+      const k = outpointKey(o.txid, o.index);
+      if (!given.entries.has(k)) return this.readMany(keys);
+      const e = given.entries.get(k);
+      inputs.push(e === undefined ? undefined : encodeUtxo(e));
+    }
+    return [...inputs, ...(await this.readMany(keys.slice(delta.external.length)))];
   }
 
   /**
@@ -474,7 +501,7 @@ export class ChainStore {
    * Prefetch every input outpoint of `txs` (plus `extra`, e.g. registration collaterals) with
    * one getMany and return a synchronous view of them, for one validation pass.
    */
-  async loadView(txs: readonly Transaction[], extra: readonly Outpoint[] = []): Promise<UtxoView> {
+  async loadView(txs: readonly Transaction[], extra: readonly Outpoint[] = []): Promise<PrefetchedView> {
     this.requireTip();
     const wanted = new Map<string, Outpoint>();
     for (const tx of txs) for (const i of tx.inputs) wanted.set(outpointKey(i.prevTxid, i.prevIndex), { txid: i.prevTxid, index: i.prevIndex });

@@ -12,7 +12,7 @@ import type { Signer, SignatureCache } from '../chain/ed25519.js';
 import { DecodeError, RuleCode, RuleError } from '../chain/errors.js';
 import { bytesEqual, toHex } from '../chain/hash.js';
 import { Mempool } from '../chain/mempool.js';
-import type { ChainStore } from '../chain/store.js';
+import type { ChainStore, LoadedInputs } from '../chain/store.js';
 import { leaderOf } from '../consensus/leader.js';
 import type { Bytes } from '../consensus/types.js';
 import { verifyEvidenceProof } from '../consensus/evidence-proof.js';
@@ -22,7 +22,8 @@ import { preverifyBlockSignatures } from './block-preverify.js';
 import type { VerifyPool } from './verify-pool.js';
 
 /** A verdict with the reason (a rule or decode code) when the block is refused. */
-export type Verdict = { readonly valid: true; readonly block: Block } | { readonly valid: false; readonly reason: string };
+/** A valid block comes with the input entries validation loaded (ChainStore ConnectOptions.inputs). */
+export type Verdict = { readonly valid: true; readonly block: Block; readonly inputs: LoadedInputs } | { readonly valid: false; readonly reason: string };
 
 export interface BlockChecksOptions {
   readonly store: ChainStore;
@@ -97,7 +98,7 @@ export class BlockChecks {
       // The next block's parent is usually this one: remember its timestamp so connecting it
       // does not cost a block read (block sync runs one validate per block).
       this.nextParent = { hash: toHex(block.hash), timestampMs: h.timestampMs };
-      return { valid: true, block };
+      return { valid: true, block, inputs: { at: tip.hash, entries: view0.loaded } };
     } catch (err) {
       // Only the block's own faults are a verdict; a store or IO error is the node's problem.
       if (err instanceof RuleError || err instanceof DecodeError) return { valid: false, reason: `${err.code}: ${err.message}` };
@@ -111,7 +112,7 @@ export class BlockChecks {
    * validated like anyone else's; if that block is invalid, it falls back to evidence only, then
    * pool only, then an empty block, so the chain keeps going.
    */
-  async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<{ block: Block; fallback: string | null } | null> {
+  async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<{ block: Block; fallback: string | null; inputs?: LoadedInputs } | null> {
     const tip = this.o.store.tip();
     if (height !== tip.height + 1) return null;
     // Strictly after the parent (a rule), and never behind our own clock.
@@ -123,7 +124,7 @@ export class BlockChecks {
     const evidence = this.o.evidence?.select(height, this.masternodes(), this.o.chainId) ?? [];
     const full = assembleBlock({ ...params, mempool, evidence });
     const verdict = await this.validate(full.bytes, height, view);
-    if (verdict.valid) return { block: full, fallback: null };
+    if (verdict.valid) return { block: full, fallback: null, inputs: verdict.inputs };
     const none = new Mempool({ chainId: this.o.chainId, sigCache: null });
     if (evidence.length > 0) {
       // Evidence first: e.g. a pool transaction spends a collateral the evidence penalizes; once

@@ -402,7 +402,7 @@ export class BlockSync {
     if (prev !== undefined && !bytesEqual(prev, store.tip().hash)) return 'conflict';
     const v = await this.o.checks.validate(e.block, height, cert.view);
     if (!v.valid) return `block: ${v.reason}`;
-    await store.connectBlock(v.block, e.cert, { final: true, durable: false });
+    await store.connectBlock(v.block, e.cert, { final: true, durable: false, inputs: v.inputs });
     this.o.mempool.removeForBlock(v.block);
     this.o.evidence?.removeForBlock(v.block);
     this.o.finality.onFinal(v.block);

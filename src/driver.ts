@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { decodeBlock, type Block } from '../chain/block.js';
 import { bytesEqual, toHex } from '../chain/hash.js';
 import type { Mempool } from '../chain/mempool.js';
-import type { ChainStore } from '../chain/store.js';
+import type { ChainStore, LoadedInputs } from '../chain/store.js';
 import { encodeCommitCertificate } from '../consensus/codec.js';
 import { describe, initialState, step, type ConsensusInfo, type EngineState } from '../consensus/engine.js';
 import { faultTolerance, leaderOf, quorumSize } from '../consensus/leader.js';
@@ -97,7 +97,7 @@ export class ConsensusDriver {
    * Blocks this node decoded (validated or proposed), keyed by the very bytes object the engine
    * hands back in `commit`: a commit then skips decoding thousands of transactions again.
    */
-  private readonly decoded = new WeakMap<Uint8Array, Block>();
+  private readonly decoded = new WeakMap<Uint8Array, { block: Block; inputs?: LoadedInputs }>();
 
   constructor(private readonly o: DriverOptions) {
     this.state = initialState(o.engine);
@@ -289,25 +289,27 @@ export class ConsensusDriver {
     if (made === null) return;
     if (made.fallback !== null) this.log.error({ height, reason: made.fallback }, 'mempool yielded an invalid block; proposing an empty one');
     this.log.debug({ height, view, txs: made.block.txs.length - 1 }, 'proposing');
-    this.decoded.set(made.block.bytes, made.block);
+    this.decoded.set(made.block.bytes, { block: made.block, ...(made.inputs ? { inputs: made.inputs } : {}) });
     this.enqueue({ kind: 'proposal', height, view, block: made.block.bytes, now: this.o.now() });
   }
 
   private async validate(e: Extract<Effect, { kind: 'validate-block' }>): Promise<void> {
     const v = await this.o.checks.validate(e.block, e.height, e.view);
-    if (v.valid) this.decoded.set(e.block, v.block);
+    if (v.valid) this.decoded.set(e.block, { block: v.block, inputs: v.inputs });
     if (!v.valid) this.log.warn({ height: e.height, view: e.view, hash: toHex(e.blockHash), reason: v.reason }, 'proposed block refused');
     this.enqueue({ kind: 'block-validated', height: e.height, view: e.view, blockHash: e.blockHash, valid: v.valid, now: this.o.now() });
   }
 
   /** Store the final block with its certificate (one batch), then update the pool and waiters. */
   private async commit(e: Extract<Effect, { kind: 'commit' }>): Promise<{ height: number; tipTs: number }> {
-    const block = this.decoded.get(e.block) ?? decodeBlock(e.block);
+    const known = this.decoded.get(e.block);
+    const block = known?.block ?? decodeBlock(e.block);
     const tip = this.o.store.tip();
     if (e.height !== tip.height + 1 || block.header.height !== e.height || !bytesEqual(block.header.prevHash, tip.hash)) {
       throw new Error(`final block ${e.height} ${toHex(e.blockHash)} does not extend the stored tip ${tip.height} ${toHex(tip.hash)}`);
     }
-    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true });
+    // Validation's loaded inputs spare the connect a second read of them (used only at the same tip).
+    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true, ...(known?.inputs ? { inputs: known.inputs } : {}) });
     const removed = this.o.mempool.removeForBlock(block);
     this.o.evidence?.removeForBlock(block);
     this.o.finality.onFinal(block);

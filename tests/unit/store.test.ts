@@ -10,7 +10,7 @@ import { StoreCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
 import { blockKey, heightKey, TIP_KEY, undoKey, utxoKey } from '../../chain/layout.js';
 import { ChainStore } from '../../chain/store.js';
-import { createTransaction, txSigningMessage, withSignatures } from '../../chain/transaction.js';
+import { createTransaction, outpointKey, txSigningMessage, withSignatures } from '../../chain/transaction.js';
 import { OverlayView } from '../../chain/utxo.js';
 import { ALLOCATION_PER_KEY, ChainBuilder, coinbaseTx, TestRng } from '../fixtures/chain-builder.js';
 import { countPrefixes, dumpPrefix, pokeRaw, removeDir, tempDir } from '../fixtures/store-helpers.js';
@@ -482,5 +482,49 @@ describe('ChainStore.finalBlocksRaw (serving block sync)', () => {
     expect(await s.finalBlocksRaw(150, 10, 1 << 30)).toEqual([]);
     expect(await s.finalBlocksRaw(9_999, 10, 1 << 30)).toEqual([]);
     expect((await s.finalBlocksRaw(0, 1, 1 << 30)).length).toBe(0); // genesis has no certificate
+  });
+});
+
+describe('ChainStore.connectBlock with inputs loaded by validation', () => {
+  it('uses them only at the tip they were loaded at, and only when they cover every input', async () => {
+    const b = new ChainBuilder(8);
+    const s = await openInit(b);
+    const rng = new TestRng(8);
+    await grow(s, b, rng, 2, 4);
+    const block = b.nextBlock(s.tip(), rng, 4);
+    const view = await s.loadView(block.txs.slice(1));
+    const first = block.txs[1]!.inputs[0]!;
+    const key = outpointKey(first.prevTxid, first.prevIndex);
+    // A map that (wrongly) says an input is spent: heeded at its own tip, ignored at another.
+    const lying = new Map(view.loaded);
+    lying.set(key, undefined);
+    await expect(s.connectBlock(block, undefined, { inputs: { at: s.tip().hash, entries: lying } })).rejects.toMatchObject({ code: StoreCode.MissingInput });
+    const partial = new Map(view.loaded);
+    partial.delete(key);
+    const before = s.tip();
+    expect(before.height).toBe(2);
+    // Loaded at another tip, or missing an input: the store reads the inputs itself.
+    await s.connectBlock(block, undefined, { inputs: { at: b.genesis.hash, entries: lying } });
+    b.apply(block);
+    const next = b.nextBlock(s.tip(), rng, 4);
+    const nextView = await s.loadView(next.txs.slice(1));
+    const nextKey = outpointKey(next.txs[1]!.inputs[0]!.prevTxid, next.txs[1]!.inputs[0]!.prevIndex);
+    const missing = new Map(nextView.loaded);
+    missing.delete(nextKey);
+    await s.connectBlock(next, undefined, { inputs: { at: s.tip().hash, entries: missing } });
+    b.apply(next);
+    // And the honest map gives exactly the state of a plain connect (checked against a second store).
+    const last = b.nextBlock(s.tip(), rng, 4);
+    await s.connectBlock(last, undefined, { inputs: { at: s.tip().hash, entries: (await s.loadView(last.txs.slice(1))).loaded } });
+    const dir2 = await tempDir();
+    const ref = await ChainStore.open(dir2);
+    try {
+      await ref.initialize(b.genesis, 'dev');
+      for (let h = 1; h <= 5; h++) await ref.connectBlock((await s.getBlockByHeight(h))!);
+      expect(await ref.utxoSetHash()).toEqual(await s.utxoSetHash());
+    } finally {
+      await ref.close();
+      await removeDir(dir2);
+    }
   });
 });
