@@ -261,21 +261,25 @@ export class BlockSync {
     const fetched = f;
     const changed = await this.o.driver.runExclusive(async () => {
       let connected = 0;
-      for (const [i, e] of res.entries.entries()) {
-        const r = await this.apply(e, fetched.certs[i]!, fetched.verify);
-        if (r === 'stale') break;
-        if (r === 'conflict') {
-          this.o.onConflict?.(peer, this.o.store.tip().height + 1);
-          break;
+      try {
+        for (const [i, e] of res.entries.entries()) {
+          const r = await this.apply(e, fetched.certs[i]!, fetched.verify);
+          if (r === 'stale') break;
+          if (r === 'conflict') {
+            this.o.onConflict?.(peer, this.o.store.tip().height + 1);
+            break;
+          }
+          if (r !== null) {
+            fault = r;
+            break;
+          }
+          connected++;
         }
-        if (r !== null) {
-          fault = r;
-          break;
-        }
-        connected++;
+      } finally {
+        // The range's held connects land as one batch with one fsync (ChainStore ConnectOptions.durable),
+        // also when a connect threw: consensus never resumes on top of blocks that are not on disk.
+        if (connected > 0) await this.o.store.flush();
       }
-      // One fsync per range instead of one per block (ChainStore ConnectOptions.durable).
-      if (connected > 0) await this.o.store.flush();
       return connected > 0;
     });
     if (fault !== null) {
