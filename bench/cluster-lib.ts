@@ -18,6 +18,7 @@ import { createTransaction } from '../chain/transaction.js';
 import { buildTransfer, signInputs } from '../chain/tx-builder.js';
 import { waitFor } from '../tests/e2e/helpers.js';
 import { TestnetHarness } from '../tests/e2e/testnet-harness.js';
+import { nodeProcessEnv } from '../src/commands/testnet.js';
 
 /** Outputs per pre-split transaction (≈ 160 KB each; a dozen fit in one 2 MB block). */
 const PER_SPLIT = 4_000;
@@ -111,6 +112,13 @@ export interface ClusterOptions {
   readonly profileDir?: string;
   /** `dist` (default in the benchmark: what operators run) or `tsx` (the harness default). */
   readonly entry?: 'tsx' | 'dist';
+  /** Start the nodes with the memory settings operators get (NODE_MEMORY_ENV; default true). */
+  readonly memoryEnv?: boolean;
+}
+
+function setEnv(key: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
 }
 
 /** A running testnet plus keep-alive clients and the faucet signer. */
@@ -136,12 +144,14 @@ export class Cluster {
     const c = new Cluster(h, o.conns ?? 8);
     try {
       for (const i of h.all) {
-        // One node may run under the V8 profiler; the harness passes this process's env on.
-        const saved = process.env.NODE_OPTIONS;
-        if (i === o.profileNode) process.env.NODE_OPTIONS = `${saved ?? ''} --import=${writeProfilerPreload(o.profileDir ?? '.')}`.trim();
+        // The harness passes this process's env on: the nodes (not this load generator) get the
+        // memory settings operators run with, and one node may run under the V8 profiler.
+        const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX };
+        const env = o.memoryEnv === false ? { ...process.env } : nodeProcessEnv(process.env);
+        if (i === o.profileNode) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${writeProfilerPreload(o.profileDir ?? '.')}`.trim();
+        for (const k of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const) setEnv(k, env[k]);
         h.start(i);
-        if (saved === undefined) delete process.env.NODE_OPTIONS;
-        else process.env.NODE_OPTIONS = saved;
+        for (const k of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const) setEnv(k, saved[k]);
       }
       await h.waitMesh(h.all, 60_000);
       c.chainId = fromHex((await c.clients[0]!.call<{ chainid: string }>('getblockchaininfo')).chainid);
@@ -443,6 +453,41 @@ export function procUsage(pid: number): { cpuSec: number; rssMb: number } {
   const ticks = Number(f[11]) + Number(f[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuSec: ticks / CLK_TCK, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+}
+/**
+ * Where a node's RSS is (MB): the main thread's V8 heap (used / reserved, new and old space, from
+ * the node's own /metrics gauges), V8 `external` memory (Buffers, typed arrays), from /proc/PID/status
+ * the anonymous and file-backed RSS and the thread count (each verify-pool worker is one thread with
+ * its own heap), and from /proc/PID/smaps the RSS of glibc's main malloc arena and of its others.
+ */
+export async function memoryBreakdown(port: number, apiKey: string, pid: number): Promise<Record<string, number>> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  // Prometheus text: `name{labels} value` per line; keyed by everything before the value.
+  const values = new Map(text.split('\n').filter((l) => l.startsWith('timecoin_')).map((l) => [l.slice(9, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+  const gauge = (name: string): number => (values.get(name) ?? NaN) / 2 ** 20;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  // glibc malloc: the main arena is [heap]; each further arena is a 64 MiB-aligned anonymous mapping.
+  let mallocMain = 0, mallocArenas = 0, arenaStart = false, isHeap = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      isHeap = m[2] === '[heap]';
+      arenaStart = m[2] === '' && BigInt(`0x${m[1]}`) % (64n << 20n) === 0n;
+    } else if (line.startsWith('Rss:')) {
+      const kbs = Number(/(\d+)/.exec(line)![1]);
+      if (isHeap) mallocMain += kbs;
+      else if (arenaStart) mallocArenas += kbs;
+    }
+  }
+  return {
+    rss: r(kb('VmRSS') / 1024), rssAnon: r(kb('RssAnon') / 1024), rssFile: r(kb('RssFile') / 1024), threads: kb('Threads'),
+    heapUsed: r(gauge('nodejs_heap_size_used_bytes')), heapTotal: r(gauge('nodejs_heap_size_total_bytes')),
+    external: r(gauge('nodejs_external_memory_bytes')), mallocMain: r(mallocMain / 1024), mallocArenas: r(mallocArenas / 1024),
+    newSpace: r(gauge('nodejs_heap_space_size_total_bytes{space="new"}')), oldSpace: r(gauge('nodejs_heap_space_size_total_bytes{space="old"}')),
+  };
 }
 /** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
 const CLK_TCK = 100;

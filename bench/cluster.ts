@@ -1,6 +1,7 @@
 /**
  * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
- * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]`
+ * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]
+ *  [--memory-env on|off] [--heap-snapshot DIR]`
  * (`--entry dist`, the default, compiles with tsc first and runs `node dist/src/cli.js`: the tsx
  * loader alone adds ~60 MB RSS per process and more per worker thread, which no operator runs)
  * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
@@ -19,14 +20,19 @@
  *     sees the next height final, and the largest gap between final blocks over the following
  *     N + 1 heights (it includes the view change when the dead node's turn to lead comes).
  * (d) kill nodes until 2 of 4 run (no quorum: no blocks), submit until both mempools hold
- *     10,000 transactions, read their RSS.
+ *     10,000 transactions, read their RSS, and where it is (`rss_breakdown_mb`: V8 heap, external,
+ *     malloc arenas, threads; bench/cluster-lib.ts memoryBreakdown). `--heap-snapshot DIR` then
+ *     writes a heap snapshot of each (a full GC first: `rss_breakdown_after_gc_mb` shows the live heap).
+ * The nodes run with the memory settings operators get (NODE_MEMORY_ENV, as the Dockerfile and
+ * `npm run testnet`); `--memory-env off` runs them with Node's defaults, for comparison.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchVerifyAndAdmission } from './chain.js';
-import { Cluster, FinalityWatch, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
+import { Cluster, FinalityWatch, memoryBreakdown, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +47,10 @@ const { values: args } = parseArgs({
     'profile-node': { type: 'string' },
     /** dist: build and run the compiled node (what operators and the Docker image run); tsx: the sources. */
     entry: { type: 'string', default: 'dist' },
+    /** on: nodes run with the memory settings operators get (src/commands/testnet.ts NODE_MEMORY_ENV); off: Node's defaults. */
+    'memory-env': { type: 'string', default: 'on' },
+    /** Diagnosis: write a V8 heap snapshot of each node left in phase (d) into this directory. */
+    'heap-snapshot': { type: 'string' },
   },
 });
 const DURATION_MS = Number(args.duration) * 1000;
@@ -80,7 +90,13 @@ if (entry === 'dist') {
   execFileSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
 }
 emit('node_entry', entry === 'dist' ? 1 : 0, 'dist=1,tsx=0');
-const c = await Cluster.start({ conns: CONNS, entry, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
+if (args['memory-env'] !== 'on' && args['memory-env'] !== 'off') throw new Error(`--memory-env must be on or off, got ${args['memory-env']}`);
+const memoryEnv = args['memory-env'] === 'on';
+emit('node_memory_env', memoryEnv ? 1 : 0, 'on=1,off=0');
+const snapDir = args['heap-snapshot'];
+// The harness passes this process's env on to the nodes; SIGUSR2 then writes a snapshot (after a full GC).
+if (snapDir !== undefined) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`.trim();
+const c = await Cluster.start({ conns: CONNS, entry, memoryEnv, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
 try {
   const t0 = Date.now();
   const coins = await presplit(c, budget.a + budget.b + budget.c + budget.d, Number(args.keys));
@@ -189,6 +205,24 @@ try {
     clearInterval(poll);
     const rss = keep.map((i) => procUsage(c.pid(i)!).rssMb);
     emit('rss_full_mempool_mb', Math.max(...rss), 'MB', { nodes: keep, rss: rss.map(Math.round), mempool: keep.map((i) => sizes.get(i)), full, accepted: r.accepted.length, load: load() });
+    // Diagnosis, not a goal: where each node's RSS is (bench/cluster-lib.ts memoryBreakdown).
+    for (const i of keep) emit('rss_breakdown_mb', rss[keep.indexOf(i)]!, 'MB', { node: i, ...(await memoryBreakdown(c.clients[i]!.port, c.h.net.apiKey, c.pid(i)!)) });
+    if (snapDir !== undefined) {
+      for (const i of keep) {
+        const pid = c.pid(i)!;
+        const before = new Set(readdirSync(snapDir));
+        process.kill(pid, 'SIGUSR2');
+        // V8 writes the file as it walks the heap: done when a new file stops growing.
+        let last = -1;
+        for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1_000))) {
+          const f = readdirSync(snapDir).find((n) => !before.has(n) && n.endsWith('.heapsnapshot'));
+          const size = f === undefined ? -1 : statSync(join(snapDir, f)).size;
+          if (size > 0 && size === last) break;
+          last = size;
+        }
+        emit('rss_breakdown_after_gc_mb', procUsage(pid).rssMb, 'MB', { node: i, ...(await memoryBreakdown(c.clients[i]!.port, c.h.net.apiKey, pid)) });
+      }
+    }
   }
   await watch.stop();
   note(`done; load average ${load()}`);

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createTestnet, DEFAULT_TESTNET_BASE_PORT, FAUCET_WALLET_FILE, TESTNET_APIKEY_FILE } from '../src/commands/testnet.js';
+import { createTestnet, DEFAULT_TESTNET_BASE_PORT, FAUCET_WALLET_FILE, nodeProcessEnv, TESTNET_APIKEY_FILE } from '../src/commands/testnet.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     const log = createWriteStream(join(datadir, 'node.log'), { flags: 'a' });
     const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--datadir', datadir], {
       cwd: root,
+      env: nodeProcessEnv(process.env), // the memory settings operators run with
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group: a terminal's Ctrl-C reaches only this script, which then sends each node
       // ONE SIGTERM (a node treats a second signal as "exit now").

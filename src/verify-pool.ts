@@ -61,6 +61,15 @@ interface Slot {
   items: number;
 }
 
+/**
+ * V8 heap limits of each thread. A thread holds little (a batch, its answers, the key cache), but
+ * with the process defaults its young generation grows to 32 MB and old space to 4× its live size:
+ * ~40 MB RSS per thread (bench/rss.ts); with these, ~14 MB plus its key cache (up to ~10 MB). The
+ * old-space cap leaves room for the tsx loader in tests; a thread that still runs out exits and is
+ * replaced (`verify-worker-failed`), it never takes the node down.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 } as const;
+
 /** The worker module next to this one: the TypeScript source under tsx/vitest, else the built `.js`. */
 function defaultWorkerUrl(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './verify-worker.ts' : './verify-worker.js', import.meta.url);
@@ -159,7 +168,7 @@ export class VerifyPool {
   }
 
   private spawn(index: number): Slot {
-    const worker = new Worker(this.entry, { execArgv: [], name: `verify-${index}` });
+    const worker = new Worker(this.entry, { execArgv: [], name: `verify-${index}`, resourceLimits: WORKER_LIMITS });
     const slot: Slot = { worker, pending: new Map(), items: 0 };
     worker.unref();
     worker.on('message', (m: { id: number; ok?: ArrayBuffer; error?: string }) => this.answer(slot, m));

@@ -1,8 +1,9 @@
 /**
  * src/verify-pool.ts on real worker threads: every answer equals `verifySignature` on this thread
  * (valid, mutated, S + L, non-canonical and small-order keys, mixed-order keys, wrong lengths),
- * concurrent calls, close() while busy, a worker that dies (typed rejection, then replaced), and
- * the pre-verified `verify` that block sync hands to checkCommitCertificate.
+ * concurrent calls, close() while busy, a worker that dies (typed rejection, then replaced), a
+ * worker that outgrows its heap limit, and the pre-verified `verify` that block sync hands to
+ * checkCommitCertificate.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -163,6 +164,21 @@ describe('VerifyPool lifecycle', () => {
     expect(await codeOf(after)).toBe(VerifyPoolCode.WorkerFailed);
     expect(await p.verify(ok)).toEqual([true, false]); // a new thread took its place
     expect(p.running).toBe(1);
+  });
+
+  it('a thread is heap-limited: one that outgrows its limit fails typed, the process lives on', async () => {
+    // On a one-byte batch the thread holds ~400 MB of arrays (far above the pool's 128 MB old-space
+    // limit, well within this process's default ~4 GB) before it answers; without the limit it would
+    // answer normally.
+    const code = `import { parentPort } from 'node:worker_threads';
+      parentPort.on('message', (m) => {
+        const keep = [];
+        for (let i = 0; i < 400; i++) keep.push(new Array(128 * 1024).fill(i));
+        const ok = Uint8Array.of(keep.length === 400 ? 1 : 0);
+        parentPort.postMessage({ id: m.id, ok: ok.buffer }, [ok.buffer]);
+      });`;
+    const p = pool({ size: 1, workerUrl: new URL(`data:text/javascript,${encodeURIComponent(code)}`) });
+    expect(await codeOf(p.verify([valid(Uint8Array.of(1))]))).toBe(VerifyPoolCode.WorkerFailed);
   });
 });
 
