@@ -48,9 +48,9 @@ export class PendingWrites {
 }
 
 /**
- * Resolve `keys` against the held batches (newest first), reading the rest with `read`.
- * `layers` is captured by the caller before any await, so a batch that lands meanwhile is still
- * applied on top of what the read returned.
+ * The value of `key` in the held batches, newest layer first (undefined: none touches it, read
+ * LevelDB). Callers capture `layers` before any await, so a batch that lands meanwhile still
+ * applies on top of what their read returned.
  */
 export function overlayValue(layers: readonly PendingWrites[], key: Buffer): Buffer | null | undefined {
   for (const layer of layers) {
