@@ -19,6 +19,7 @@ import { buildTransfer, signInputs } from '../chain/tx-builder.js';
 import { waitFor } from '../tests/e2e/helpers.js';
 import { TestnetHarness } from '../tests/e2e/testnet-harness.js';
 import { nodeProcessEnv } from '../src/commands/testnet.js';
+import { statCpuSeconds } from './proc.js';
 
 /** Outputs per pre-split transaction (≈ 160 KB each; a dozen fit in one 2 MB block). */
 const PER_SPLIT = 4_000;
@@ -447,12 +448,8 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
 
 /** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
 export function procUsage(pid: number): { cpuSec: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSec: ticks / CLK_TCK, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+  return { cpuSec: statCpuSeconds(`/proc/${pid}/stat`), rssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 /**
  * Where a node's RSS is (MB): the main thread's V8 heap (used / reserved, new and old space, from
@@ -489,9 +486,6 @@ export async function memoryBreakdown(port: number, apiKey: string, pid: number)
     newSpace: r(gauge('nodejs_heap_space_size_total_bytes{space="new"}')), oldSpace: r(gauge('nodejs_heap_space_size_total_bytes{space="old"}')),
   };
 }
-/** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
-const CLK_TCK = 100;
-
 /** The p-th percentile (0–100) of `xs` by nearest rank; NaN for an empty list. */
 export function percentile(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;

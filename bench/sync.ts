@@ -18,7 +18,7 @@
  * store without fsync per block (diagnosis: the fsync is the floor of the default figure).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -46,6 +46,7 @@ import { FinalityTracker } from '../src/finality.js';
 import { childLogger, createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { VerifyPool } from '../src/verify-pool.js';
+import { statCpuSeconds } from './proc.js';
 import { stopProcess } from '../tests/e2e/helpers.js';
 import { MnChain, operator } from '../tests/unit/masternode-fixtures.js';
 
@@ -58,24 +59,12 @@ function emit(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
 }
 
-/** CPU ticks (user + system) of one thread or process from its /proc stat file; 0 when unreadable. */
-function statTicks(path: string): number {
-  try {
-    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-  } catch {
-    return 0;
-  }
-}
-
 /** CPU seconds so far: this process's main thread, its other threads (verify workers, libuv pool), and a child process. */
 function cpuSplit(childPid: number | undefined): { main: number; others: number; server: number } {
-  const hz = 100; // USER_HZ on Linux
-  const tasks = readdirSync(`/proc/${process.pid}/task`);
   let others = 0;
-  for (const t of tasks) if (Number(t) !== process.pid) others += statTicks(`/proc/${process.pid}/task/${t}/stat`);
-  const main = statTicks(`/proc/${process.pid}/task/${process.pid}/stat`);
-  return { main: main / hz, others: others / hz, server: childPid === undefined ? 0 : statTicks(`/proc/${childPid}/stat`) / hz };
+  for (const t of readdirSync(`/proc/${process.pid}/task`)) if (Number(t) !== process.pid) others += statCpuSeconds(`/proc/${process.pid}/task/${t}/stat`);
+  const main = statCpuSeconds(`/proc/${process.pid}/task/${process.pid}/stat`);
+  return { main, others, server: childPid === undefined ? 0 : statCpuSeconds(`/proc/${childPid}/stat`) };
 }
 
 /** The source chain: `blocks` empty blocks led by the leader of each height, certified by 3 of 4 validators. */

@@ -172,12 +172,13 @@ export function planRegistryDisconnect(block: Block, undo: RegistryUndo, registr
  */
 export async function readAndPlanRegistry(db: { getMany(keys: Buffer[]): Promise<(Buffer | undefined)[]> }, block: Block, registry: RegistryView): Promise<RegistryPlan> {
   // Collaterals are resolved for registrations only: a block without one needs no output map.
-  if (!block.txs.some((t) => t.kind === TxKind.MasternodeRegistration)) return planRegistryConnect(block, registry, () => undefined);
+  const collaterals = registrationCollaterals(block);
+  if (collaterals.length === 0) return planRegistryConnect(block, registry, () => undefined);
   const inBlock = new Map<string, UtxoEntry>();
   for (const tx of block.txs) {
     tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
   }
-  const outside = registrationCollaterals(block).filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
+  const outside = collaterals.filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
   const raws = outside.length === 0 ? [] : await db.getMany(outside.map((o) => utxoKey(o.txid, o.index)));
   const read = new Map<string, UtxoEntry>();
   outside.forEach((o, i) => {

@@ -89,7 +89,7 @@ export interface ConnectOptions {
    * outpointKey). Used instead of reading them again only while the tip is still `at` — the same
    * tip means the same UTXO set — and only if every input of the block is among them.
    */
-  readonly inputs?: LoadedInputs;
+  readonly inputs?: LoadedInputs | undefined;
 }
 
 /** UTXO entries loaded at one tip (see ConnectOptions.inputs). */
@@ -126,8 +126,8 @@ export class ChainStore {
   private pending = new PendingWrites();
   /** The held connects inside the batch being written right now (reads still look through it). */
   private landing: PendingWrites | null = null;
-  /** Single-key reads through the held connects, for the query helpers. */
-  private readonly reader = { get: (key: Buffer) => this.readOne(key) };
+  /** Reads through the held connects, for the query and planning helpers. */
+  private readonly reader = { get: (key: Buffer) => this.readOne(key), getMany: (keys: Buffer[]) => this.readMany(keys) };
 
   private constructor(
     private readonly db: ChainDb,
@@ -306,18 +306,19 @@ export class ChainStore {
     // Captured before any await: a held batch that lands meanwhile still overrides what was read.
     const layers = this.heldLayers();
     const db = this.db as unknown as SyncGet;
-    if (keys.length <= SYNC_READ_MAX && typeof db.getSync === 'function') {
-      return keys.map((k) => {
-        const held = layers.length === 0 ? undefined : overlayValue(layers, k);
-        return held === undefined ? db.getSync!(k) : (held ?? undefined);
-      });
-    }
+    if (keys.length <= SYNC_READ_MAX && typeof db.getSync === 'function') return keys.map((k) => this.readSync(db, layers, k));
     const values = await this.db.getMany(keys);
     if (layers.length === 0) return values;
     return values.map((v, i) => {
       const held = overlayValue(layers, keys[i]!);
       return held === undefined ? v : (held ?? undefined);
     });
+  }
+
+  /** One key read synchronously, looking through `layers` (the held connects) first. */
+  private readSync(db: SyncGet, layers: readonly PendingWrites[], key: Buffer): Buffer | undefined {
+    const held = layers.length === 0 ? undefined : overlayValue(layers, key);
+    return held === undefined ? db.getSync!(key) : (held ?? undefined);
   }
 
   /** True once a genesis block is stored. */
@@ -396,7 +397,7 @@ export class ChainStore {
       }
       const delta = blockDelta(block);
       const plan = planConnect(block, delta, await this.connectValues(block, delta, tip, options.inputs), this.stats, certificate);
-      const registry = await readAndPlanRegistry({ getMany: (keys) => this.readMany(keys) }, block, this.reg);
+      const registry = await readAndPlanRegistry(this.reader, block, this.reg);
       plan.ops.push(...registry.ops);
       if (options.final === true) plan.ops.push({ type: 'put', key: FINALIZED_KEY, value: encodePointer(plan.tip) });
       const deferred = options.durable === false;
@@ -554,16 +555,14 @@ export class ChainStore {
     this.ensureOpen();
     const db = this.db as unknown as SyncGet;
     if (typeof db.getSync !== 'function') throw new TypeError('this LevelDB binding has no getSync; use loadView or getUtxo');
-    const key = utxoKey(txid, index);
-    const held = overlayValue(this.heldLayers(), key);
-    const raw = held === undefined ? db.getSync(key) : (held ?? undefined);
+    const raw = this.readSync(db, this.heldLayers(), utxoKey(txid, index));
     return raw === undefined ? undefined : decodeUtxo(raw);
   }
 
   /** Final blocks from `from` as stored, with certificates, within `maxBytes` (serving block sync; see readFinalRange). */
   async finalBlocksRaw(from: number, count: number, maxBytes: number): Promise<RawFinalBlock[]> {
     this.requireTip();
-    return readFinalRange((keys) => this.readMany(keys), this.finalPtr!.height, from, count, maxBytes);
+    return readFinalRange(this.reader.getMany, this.finalPtr!.height, from, count, maxBytes);
   }
 
   /** A stored block by hash (best chain only: disconnected blocks are removed). */

@@ -21,8 +21,10 @@ import type { MasternodeContext } from '../chain/masternode-rules.js';
 import { preverifyBlockSignatures } from './block-preverify.js';
 import type { VerifyPool } from './verify-pool.js';
 
-/** A verdict with the reason (a rule or decode code) when the block is refused. */
-/** A valid block comes with the input entries validation loaded (ChainStore ConnectOptions.inputs). */
+/**
+ * A verdict: a valid block with the input entries validation loaded (for ChainStore
+ * ConnectOptions.inputs), or the reason (a rule or decode code) it is refused.
+ */
 export type Verdict = { readonly valid: true; readonly block: Block; readonly inputs: LoadedInputs } | { readonly valid: false; readonly reason: string };
 
 export interface BlockChecksOptions {

@@ -97,7 +97,7 @@ export class ConsensusDriver {
    * Blocks this node decoded (validated or proposed), keyed by the very bytes object the engine
    * hands back in `commit`: a commit then skips decoding thousands of transactions again.
    */
-  private readonly decoded = new WeakMap<Uint8Array, { block: Block; inputs?: LoadedInputs }>();
+  private readonly decoded = new WeakMap<Uint8Array, { block: Block; inputs: LoadedInputs | undefined }>();
 
   constructor(private readonly o: DriverOptions) {
     this.state = initialState(o.engine);
@@ -289,7 +289,7 @@ export class ConsensusDriver {
     if (made === null) return;
     if (made.fallback !== null) this.log.error({ height, reason: made.fallback }, 'mempool yielded an invalid block; proposing an empty one');
     this.log.debug({ height, view, txs: made.block.txs.length - 1 }, 'proposing');
-    this.decoded.set(made.block.bytes, { block: made.block, ...(made.inputs ? { inputs: made.inputs } : {}) });
+    this.decoded.set(made.block.bytes, { block: made.block, inputs: made.inputs });
     this.enqueue({ kind: 'proposal', height, view, block: made.block.bytes, now: this.o.now() });
   }
 
@@ -313,7 +313,7 @@ export class ConsensusDriver {
       throw new Error(`final block ${e.height} ${toHex(e.blockHash)} does not extend the stored tip ${tip.height} ${toHex(tip.hash)}`);
     }
     // Validation's loaded inputs spare the connect a second read of them (used only at the same tip).
-    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true, ...(known?.inputs ? { inputs: known.inputs } : {}) });
+    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true, inputs: known?.inputs });
     const removed = this.o.mempool.removeForBlock(block);
     this.o.evidence?.removeForBlock(block);
     this.o.finality.onFinal(block);
