@@ -32,6 +32,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchVerifyAndAdmission } from './chain.js';
+import { threadCpuSeconds } from './proc.js';
 import { Cluster, FinalityWatch, memoryBreakdown, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
 
 const { values: args } = parseArgs({
@@ -132,9 +133,13 @@ try {
     const txs = sign(budget.a);
     const pids = c.h.all.map((i) => c.pid(i)!);
     const cpu0 = pids.map((p) => procUsage(p).cpuSec);
+    const split0 = pids.map((p) => threadCpuSeconds(p));
+    const self0 = process.cpuUsage();
     const r = await offer(c, txs, { rate: 'max', durationMs: DURATION_MS, conns: CONNS, batch: BATCH });
     const s = await settle(r);
     const cpu1 = pids.map((p) => procUsage(p));
+    const split1 = pids.map((p) => threadCpuSeconds(p));
+    const self1 = process.cpuUsage(self0);
     const sec = (s.lastFinal - r.startMs) / 1000;
     const finalized = s.latencies.length;
     const tps = finalized / sec;
@@ -144,6 +149,14 @@ try {
     emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
     const cpu = cpu1.map((u, i) => (100 * (u.cpuSec - cpu0[i]!)) / sec);
     emit('cpu_per_node_percent', cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
+    // Where the CPU goes per finalized transaction: each node's main thread and its other threads (verify pool, LevelDB's
+    // libuv pool, V8 helpers), and this load generator (RPC client, watcher).
+    const usPerTx = (secs: number): number => Math.round((secs * 1e6) / Math.max(1, finalized));
+    emit('cpu_us_per_tx', usPerTx(cpu1.reduce((x, u, i) => x + u.cpuSec - cpu0[i]!, 0) + (self1.user + self1.system) / 1e6), 'µs', {
+      main: split1.map((u, i) => usPerTx(u.main - split0[i]!.main)),
+      others: split1.map((u, i) => usPerTx(u.others - split0[i]!.others)),
+      loadgen: usPerTx((self1.user + self1.system) / 1e6),
+    });
     emit('rss_per_node_mb', Math.max(...cpu1.map((u) => u.rssMb)), 'MB', { nodes: cpu1.map((u) => Math.round(u.rssMb)) });
     emit('ceiling_ratio', tps / ceiling, 'ratio', { ceiling_tx_per_sec: Math.round(ceiling), v1: Math.round(v1) });
   }

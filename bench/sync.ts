@@ -18,7 +18,6 @@
  * store without fsync per block (diagnosis: the fsync is the floor of the default figure).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -46,7 +45,7 @@ import { FinalityTracker } from '../src/finality.js';
 import { childLogger, createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { VerifyPool } from '../src/verify-pool.js';
-import { statCpuSeconds } from './proc.js';
+import { statCpuSeconds, threadCpuSeconds } from './proc.js';
 import { stopProcess } from '../tests/e2e/helpers.js';
 import { MnChain, operator } from '../tests/unit/masternode-fixtures.js';
 
@@ -61,10 +60,7 @@ function emit(name: string, value: number, unit: string): void {
 
 /** CPU seconds so far: this process's main thread, its other threads (verify workers, libuv pool), and a child process. */
 function cpuSplit(childPid: number | undefined): { main: number; others: number; server: number } {
-  let others = 0;
-  for (const t of readdirSync(`/proc/${process.pid}/task`)) if (Number(t) !== process.pid) others += statCpuSeconds(`/proc/${process.pid}/task/${t}/stat`);
-  const main = statCpuSeconds(`/proc/${process.pid}/task/${process.pid}/stat`);
-  return { main, others, server: childPid === undefined ? 0 : statCpuSeconds(`/proc/${childPid}/stat`) };
+  return { ...threadCpuSeconds(process.pid), server: childPid === undefined ? 0 : statCpuSeconds(`/proc/${childPid}/stat`) };
 }
 
 /** The source chain: `blocks` empty blocks led by the leader of each height, certified by 3 of 4 validators. */

@@ -89,8 +89,19 @@ export const RuleCode = {
 } as const;
 export type RuleCode = (typeof RuleCode)[keyof typeof RuleCode];
 
-/** A transaction or block broke the rule named by `code`. */
-export class RuleError extends TimecoinError<RuleCode> {}
+/**
+ * A transaction or block broke the rule named by `code`. It captures no stack trace: a verdict is
+ * an answer to input, not a fault of the code, its code says which rule, and a loaded node builds
+ * thousands of them a second (a full mempool refusing a flood), where the trace cost more than the rule.
+ */
+export class RuleError extends TimecoinError<RuleCode> {
+  constructor(code: RuleCode, message: string, meta?: Record<string, unknown>) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(code, message, meta);
+    Error.stackTraceLimit = limit;
+  }
+}
 
 /** Storage-level failures (corruption, closed database, reorg limits). */
 export const StoreCode = {

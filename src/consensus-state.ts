@@ -4,8 +4,15 @@
  * (ARCHITECTURE example 3). One small JSON file, replaced atomically: written to a temp file,
  * fsynced, renamed over the old one, then the directory is fsynced — after `save` resolves the
  * record survives a kill or a power cut, and a reader sees the old or the new record, never a mix.
+ *
+ * The record is written with synchronous calls: a validator persists before every vote it sends,
+ * several times a round, and on a loaded node each of the seven async file operations waited for
+ * the event loop (measured: 20-30 ms each, a persist ~150 ms on average and up to 5 s, the largest
+ * cause of view changes under load, docs/performance.md). The synchronous calls cost well under a
+ * millisecond on an idle disk (fdatasync of a small file ≈ 0.3 ms here) and never queue.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fromHex, toHex } from '../chain/hash.js';
@@ -76,9 +83,38 @@ export async function loadRecord(file: string): Promise<PersistRecord | null> {
   return decodeRecord(text, file);
 }
 
-/** Durably replace the record (see the file comment); resolves only once it is on disk. */
-export async function saveRecord(file: string, record: PersistRecord): Promise<void> {
-  await writeFileDurably(file, encodeRecord(record) + '\n');
+/** Durably replace the record (see the file comment); returns only once it is on disk. Synchronous on purpose. */
+export function saveRecord(file: string, record: PersistRecord): void {
+  writeFileDurablySync(file, encodeRecord(record) + '\n');
+}
+
+/** writeFileDurably with synchronous calls: no event-loop round trip between the steps. */
+export function writeFileDurablySync(file: string, text: string, mode = 0o600): void {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
+    throw err;
+  }
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
 }
 
 /** Atomic, fsynced replacement of a small file (mode 0600). */

@@ -245,7 +245,7 @@ export class ConsensusDriver {
         this.later(e.afterMs, () => this.enqueue({ kind: 'timeout', height: e.height, view: e.view, now: this.o.now() }));
         return null;
       case 'persist':
-        await saveRecord(this.o.stateFile, e.record);
+        saveRecord(this.o.stateFile, e.record);
         return null;
       case 'request-proposal':
         await this.propose(e.height, e.view);

@@ -158,6 +158,26 @@ describe('transaction codec', () => {
     }
   });
 
+  it('txid is SHA-256 of the encoding with every signature zeroed, at any size (also past the 4 KiB scratch buffer)', () => {
+    const definitional = (tx: Transaction): Buffer => {
+      const z = Buffer.from(tx.bytes);
+      for (let i = 0; i < tx.inputs.length; i++) z.fill(0, 6 + i * 100 + 36, 6 + i * 100 + 100);
+      return createHash('sha256').update(z).digest();
+    };
+    fc.assert(
+      fc.property(txFieldsArb, fc.nat({ max: 9000 }), (f, extra) => {
+        // A payload of up to 9,000 bytes puts some transactions past the scratch buffer.
+        const tx = createTransaction({ ...f, payload: new Uint8Array(extra).fill(7) });
+        expect(Buffer.from(tx.txid)).toEqual(definitional(tx));
+        // The decoder computes the same txid, and an earlier large one leaves no trace in the next.
+        expect(Buffer.from(decodeTransaction(tx.bytes).txid)).toEqual(definitional(tx));
+        const small = createTransaction(f);
+        expect(Buffer.from(small.txid)).toEqual(definitional(small));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('txid is unchanged by signatures and changed by every other field', () => {
     fc.assert(
       fc.property(txFieldsArb.filter((f) => f.inputs.length > 0), fc.uint8Array({ minLength: 64, maxLength: 64 }), (f, sig) => {
