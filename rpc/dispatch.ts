@@ -5,7 +5,7 @@
 import type { KeyRecord } from './apikeys.js';
 import { httpStatusFor, serializeResponse, type Call, type Entry } from './envelope.js';
 import { RpcCode, toRpcError, type RpcErrorObject } from './errors.js';
-import { lookupMethod, validateParams, type MethodTable, type RpcContext } from './methods.js';
+import { lookupMethod, validateParams, type MethodDef, type MethodTable, type RpcContext } from './methods.js';
 
 /** What the server writes back: a status and a JSON body (null → no body, 204). */
 export interface HttpAnswer {
@@ -60,6 +60,32 @@ export async function dispatchSingle(entry: Entry, key: KeyRecord, ctx: RpcConte
   return { status: httpStatusFor(entry.version, 'error' in outcome ? outcome.error : null), body };
 }
 
+/** Give each method with a `prepareBatch` hook the params of its entries that will run (allowed scope, valid params). */
+async function prepareBatch(entries: Entry[], key: KeyRecord, ctx: RpcContext, deps: DispatchDeps): Promise<void> {
+  const lists = new Map<MethodDef, unknown[][]>();
+  for (const entry of entries) {
+    if (entry.kind === 'invalid') continue;
+    const def = lookupMethod(deps.methods, entry.method);
+    if (def?.prepareBatch === undefined || !key.scopes.includes(def.scope)) continue;
+    let params: unknown[];
+    try {
+      params = validateParams(def.params, entry.params);
+    } catch {
+      continue; // answered by its own run
+    }
+    const list = lists.get(def) ?? [];
+    list.push(params);
+    lists.set(def, list);
+  }
+  for (const [def, list] of lists) {
+    try {
+      await def.prepareBatch!(list, ctx);
+    } catch (err) {
+      deps.onUnexpected(err, '(prepareBatch)');
+    }
+  }
+}
+
 /**
  * Answers a batch: entries run one after another in order (a later call may depend on an earlier
  * one, e.g. a child transaction after its parent); each gets its own result or error (a scope
@@ -67,6 +93,7 @@ export async function dispatchSingle(entry: Entry, key: KeyRecord, ctx: RpcConte
  * Once the client is gone (or the server closes) the remaining entries are not run.
  */
 export async function dispatchBatch(entries: Entry[], key: KeyRecord, ctx: RpcContext, deps: DispatchDeps): Promise<HttpAnswer> {
+  await prepareBatch(entries, key, ctx, deps);
   const parts: string[] = [];
   for (const entry of entries) {
     if (ctx.signal.aborted) break;

@@ -63,6 +63,12 @@ export interface MethodDef {
   readonly params: ParamSpec;
   /** Receives the validated params (defaults filled). Returns JSON-able data; bigint → string, bytes → hex. */
   readonly handler: (params: unknown[], ctx: RpcContext) => unknown;
+  /**
+   * Optional: called once per batch, before its entries run in order, with the validated params of
+   * every entry of this method the key may call (e.g. verify a batch's signatures together). Its
+   * failures are ignored: every entry still runs in full.
+   */
+  readonly prepareBatch?: (paramsList: unknown[][], ctx: RpcContext) => Promise<void>;
 }
 export type MethodTable = Readonly<Record<string, MethodDef>>;
 
@@ -71,6 +77,7 @@ export function defineMethod<const S extends ParamSpec>(def: {
   scope: Scope;
   params: S;
   handler: (params: ParamValues<S>, ctx: RpcContext) => unknown;
+  prepareBatch?: (paramsList: ParamValues<S>[], ctx: RpcContext) => Promise<void>;
 }): MethodDef {
   return def as unknown as MethodDef;
 }

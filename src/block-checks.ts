@@ -18,7 +18,7 @@ import type { Bytes } from '../consensus/types.js';
 import { verifyEvidenceProof } from '../consensus/evidence-proof.js';
 import type { EvidencePool } from '../chain/evidence-pool.js';
 import type { MasternodeContext } from '../chain/masternode-rules.js';
-import { preverifyBlockSignatures } from './block-preverify.js';
+import { preverifyBlockSignatures } from './preverify.js';
 import type { VerifyPool } from './verify-pool.js';
 
 /**

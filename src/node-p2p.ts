@@ -64,6 +64,8 @@ export class TxGossip {
       /** After a peer's transaction entered the mempool (finality note, metrics, driver wake-up). */
       readonly onAccepted: (txid: Uint8Array) => void;
       readonly log: Logger;
+      /** Verifies a received batch's signatures off the event loop before it is admitted in order (src/preverify.ts). */
+      readonly preverify?: ((txs: readonly Transaction[]) => Promise<unknown>) | null;
     },
   ) {}
 
@@ -103,7 +105,9 @@ export class TxGossip {
   async attach(): Promise<void> {
     await this.net.onGossip('tx', async (payload, from) => {
       // In order: a batch may carry a parent and then its child.
-      for (const tx of decodeTxBatch(payload)) await this.acceptFromPeer(tx, from.id);
+      const txs = decodeTxBatch(payload);
+      await this.deps.preverify?.(txs.filter((t) => !this.seen.has(toHex(t.txid))));
+      for (const tx of txs) await this.acceptFromPeer(tx, from.id);
     });
   }
 

@@ -44,6 +44,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { nodeMethods } from './rpc-methods/index.js';
 import { createServices } from './services.js';
 import { VerifyPool } from './verify-pool.js';
+import { preverifyForMempool } from './preverify.js';
 import { VERSION } from './version.js';
 
 export interface NodeOptions {
@@ -224,6 +225,7 @@ export class Node {
         mempool,
         store,
         log: childLogger(this.root, 'p2p'),
+        preverify: (txs) => preverifyForMempool(txs, { store, mempool, chainId, sigCache, pool: verifyPool }),
         onAccepted: (txid) => {
           finality.noteAccepted(txid);
           this.metrics.mempoolTransactions.set(mempool.size);

@@ -16,6 +16,7 @@ import type { ConsensusDriver } from './driver.js';
 import type { FinalPlace, FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
 import type { NetworkServices } from './node-p2p.js';
+import { preverifyForMempool } from './preverify.js';
 import { testAccept, type TestAcceptResult } from './test-accept.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -58,6 +59,8 @@ export interface NodeServices {
   readonly mempool: MempoolReader;
   /** Validate and add a transaction to the mempool (throws RuleError); returns its txid. */
   submit(tx: Transaction): Promise<Uint8Array>;
+  /** Before a batch of submits runs in order: verify their signatures off the event loop (never throws; src/preverify.ts). */
+  prepareSubmits(txs: readonly Transaction[]): Promise<void>;
   /** testmempoolaccept: check without adding. */
   testAccept(txs: readonly Transaction[]): Promise<TestAcceptResult[]>;
   consensusInfo(): ConsensusInfo;
@@ -73,7 +76,7 @@ export interface NodeServices {
   readonly p2p: NetworkServices | null;
   /** Close the node soon (after the current answer is sent). */
   requestStop(): void;
-  /** Signature checks in bulk on worker threads (block sync uses it; for the mempool later); null if none. */
+  /** Signature checks in bulk on worker threads (block sync, block validation, mempool batches); null if none. */
   readonly verifyPool: VerifyPool | null;
 }
 
@@ -122,6 +125,9 @@ export function createServices(d: ServicesDeps): NodeServices {
       d.driver.onTransactionsAvailable();
       d.gossip?.(tx);
       return r.txid;
+    },
+    async prepareSubmits(txs) {
+      if (d.verifyPool != null) await preverifyForMempool(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache, pool: d.verifyPool });
     },
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),

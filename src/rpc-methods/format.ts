@@ -39,6 +39,15 @@ export function decodeTxHex(hex: string): Transaction {
   return decodeTransaction(bytes);
 }
 
+/** decodeTxHex as a list: the transaction, or nothing when it does not decode. */
+export function tryDecodeTxHex(hex: string): Transaction[] {
+  try {
+    return [decodeTxHex(hex)];
+  } catch {
+    return [];
+  }
+}
+
 /** The verbose transaction object; `place` null for a mempool transaction. */
 export function txJson(tx: Transaction, s: NodeServices, place: TxPlace | null): Record<string, unknown> {
   const tip = s.chain.tip().height;

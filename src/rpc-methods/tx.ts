@@ -3,7 +3,7 @@ import { fromHex } from '../../chain/hash.js';
 import { notFound } from '../../rpc/errors.js';
 import { defineMethod, type MethodTable } from '../../rpc/methods.js';
 import type { NodeServices } from '../services.js';
-import { MAX_RAW_HEX_CHARS, addressOf, decodeTxHex, txJson } from './format.js';
+import { MAX_RAW_HEX_CHARS, addressOf, decodeTxHex, tryDecodeTxHex, txJson } from './format.js';
 
 /** Bitcoin Core's package limit, also a bound on the work one call can ask for. */
 const MAX_TEST_PACKAGE = 25;
@@ -51,6 +51,8 @@ export function txMethods(s: NodeServices): MethodTable {
       scope: 'submit',
       params: [{ name: 'hex', type: 'string', maxLength: MAX_RAW_HEX_CHARS }],
       handler: async ([hex]) => s.submit(decodeTxHex(hex)),
+      // A batch's signatures are verified together on the worker threads first; undecodable ones are left to their own run.
+      prepareBatch: async (list) => s.prepareSubmits(list.flatMap(([hex]) => tryDecodeTxHex(hex))),
     }),
     testmempoolaccept: defineMethod({
       scope: 'submit',

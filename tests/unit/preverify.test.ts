@@ -13,7 +13,9 @@ import { RuleCode } from '../../chain/errors.js';
 import { sigCacheKey } from '../../chain/tx-inputs.js';
 import { MapView } from '../../chain/utxo.js';
 import type { Transaction } from '../../chain/transaction.js';
-import { preverifyBlockSignatures, PREVERIFY_MIN } from '../../src/block-preverify.js';
+import { Mempool } from '../../chain/mempool.js';
+import { preverifyBlockSignatures, preverifyForMempool, PREVERIFY_MIN } from '../../src/preverify.js';
+import { CountingCache } from './mempool-fixtures.js';
 import { VerifyPool } from '../../src/verify-pool.js';
 import { CHAIN_ID, coinbase, fund, id, out, signer, spend } from './chain-fixtures.js';
 
@@ -23,6 +25,7 @@ afterAll(() => pool.close());
 const alice = signer(41);
 const bob = signer(42);
 const mallory = signer(43);
+const carol = signer(44);
 
 function blockOf(txs: Transaction[]) {
   return createBlock({ height: 1, prevHash: id(0), timestampMs: 10, proposer: alice.publicKey, view: 0, txs: [coinbase(1, [out(BLOCK_REWARD, alice)]), ...txs] });
@@ -65,5 +68,57 @@ describe('block signature pre-verification on worker threads', () => {
     const cache = new SignatureCache();
     await preverifyBlockSignatures(blockOf(txs), view, CHAIN_ID, cache, pool);
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('mempool batch pre-verification on worker threads', () => {
+  /** A mempool over an in-memory chain view, and the deps preverifyForMempool reads. */
+  const setup = (maxTransactions = 100) => {
+    const view = new MapView();
+    const cache = new CountingCache();
+    const mempool = new Mempool({ chainId: CHAIN_ID, sigCache: cache, maxTransactions });
+    const store = { loadView: async () => view };
+    return { view, cache, mempool, deps: { store, mempool, chainId: CHAIN_ID, sigCache: cache, pool } };
+  };
+
+  it('verifies chain spends, spends of pool outputs and of earlier batch outputs, so admission in order does no curve work', async () => {
+    const { view, cache, mempool, deps } = setup();
+    const inPool = spend([fund(view, alice, 100_000n, 'mp parent')], [out(99_000n, bob)]);
+    mempool.accept(inPool, view, 1); // verified on the event loop: one miss
+    expect(cache.misses).toBe(1);
+    const fromChain = Array.from({ length: 5 }, (_, k) => spend([fund(view, alice, 100_000n, `mp ${k}`)], [out(99_000n, bob)]));
+    const spendsPool = spend([{ txid: inPool.txid, index: 0, amount: 99_000n, owner: bob }], [out(98_000n, alice)]);
+    const spendsBatch = spend([{ txid: fromChain[0]!.txid, index: 0, amount: 99_000n, owner: bob }], [out(98_000n, carol)]);
+    const batch = [...fromChain, spendsPool, spendsBatch, inPool];
+    // The transaction already in the pool is not sent again.
+    expect(await preverifyForMempool(batch, deps)).toBe(7);
+    for (const tx of batch.slice(0, 7)) mempool.accept(tx, view, 1);
+    expect(cache.misses).toBe(1);
+    expect(mempool.size).toBe(8);
+  });
+
+  it('does not cache a forged signature: admission verifies it itself and refuses it', async () => {
+    const { view, cache, mempool, deps } = setup();
+    const good = spend([fund(view, alice, 100_000n, 'mf good')], [out(99_000n, bob)]);
+    const forged = spend([fund(view, alice, 100_000n, 'mf forged')], [out(99_000n, mallory)], { signers: [mallory] });
+    expect(await preverifyForMempool([good, forged], deps)).toBe(2);
+    mempool.accept(good, view, 1);
+    expect(cache.misses).toBe(0);
+    expect(() => mempool.accept(forged, view, 1)).toThrow(expect.objectContaining({ code: RuleCode.BadSignature }));
+    expect(cache.misses).toBe(1);
+  });
+
+  it('sends nothing while the pool is full (a fee-rate refusal comes before signature work) and never throws', async () => {
+    const { view, cache, mempool, deps } = setup(1);
+    mempool.accept(spend([fund(view, alice, 100_000n, 'mfull 0')], [out(99_000n, bob)]), view, 1);
+    const next = spend([fund(view, alice, 100_000n, 'mfull 1')], [out(99_000n, bob)]);
+    expect(await preverifyForMempool([next], deps)).toBe(0);
+    expect(cache.size).toBe(1);
+    const closed = new VerifyPool({ size: 1 });
+    await closed.close();
+    const roomy = setup();
+    const tx = spend([fund(roomy.view, alice, 100_000n, 'mclosed')], [out(99_000n, bob)]);
+    expect(await preverifyForMempool([tx], { ...roomy.deps, pool: closed })).toBe(0);
+    expect(roomy.cache.size).toBe(0);
   });
 });

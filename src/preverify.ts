@@ -1,0 +1,93 @@
+/**
+ * Input signatures verified in bulk on the verify pool's worker threads before the (synchronous)
+ * rule pass that needs them, so that pass finds them in the signature cache and does no curve work
+ * on the event loop. Two users:
+ *
+ * - a proposed block (`preverifyBlockSignatures`): a replica that did not see a transaction in its
+ *   mempool would otherwise verify thousands of signatures on its event loop, and a large block's
+ *   round would outlast the view timer;
+ * - a batch of transactions for the mempool (`preverifyTxSignatures`: a JSON-RPC batch of
+ *   `sendrawtransaction`, a gossip frame): admission verified every signature on the event loop
+ *   (~200 µs each, ~40 % of a loaded validator's main thread), which delayed its consensus
+ *   messages behind the verifies (docs/performance.md).
+ *
+ * Only verdicts go into the cache, keyed exactly as chain/tx-inputs.ts keys them, for the public
+ * key the rule pass will use (the spent output's): a wrong answer here can only cost time, never
+ * admit a bad signature — the rule pass verifies whatever is not cached.
+ */
+import type { Block } from '../chain/block.js';
+import type { Mempool } from '../chain/mempool.js';
+import type { SignatureCache } from '../chain/ed25519.js';
+import { toHex } from '../chain/hash.js';
+import { txSigningMessage, type Transaction } from '../chain/transaction.js';
+import { sigCacheKey } from '../chain/tx-inputs.js';
+import type { UtxoView } from '../chain/utxo.js';
+import type { VerifyItem } from './verify-batch.js';
+import type { VerifyPool } from './verify-pool.js';
+
+/** Fewer unchecked signatures in a block than this are left to the rule pass (a pool round trip costs more). */
+export const PREVERIFY_MIN = 32;
+
+/** The public key an input spends, or undefined when the output is unknown (the rule pass refuses it or it waits). */
+export type SpentKeyLookup = (prevTxid: Uint8Array, prevIndex: number) => Uint8Array | undefined;
+
+/**
+ * Verify the uncached input signatures of `txs` on `pool` (when there are at least `min`) and remember
+ * the valid ones in `cache`. `txs` are in order: a later one may spend an earlier one's outputs.
+ * Returns how many signatures went to the pool.
+ */
+export async function preverifyTxSignatures(txs: readonly Transaction[], spentKey: SpentKeyLookup, chainId: Uint8Array, cache: SignatureCache, pool: VerifyPool, min = 1): Promise<number> {
+  const created = new Map<string, Uint8Array>();
+  const keys: string[] = [];
+  const items: VerifyItem[] = [];
+  for (const tx of txs) {
+    const id = toHex(tx.txid);
+    tx.inputs.forEach((input, i) => {
+      const pk = spentKey(input.prevTxid, input.prevIndex) ?? created.get(`${toHex(input.prevTxid)}:${input.prevIndex}`);
+      if (pk === undefined) return;
+      const key = sigCacheKey(tx.txid, i, pk, input.signature);
+      if (cache.has(key)) return;
+      keys.push(key);
+      items.push({ publicKey: pk, message: txSigningMessage(chainId, tx.txid, i), signature: input.signature });
+    });
+    tx.outputs.forEach((o, n) => created.set(`${id}:${n}`, o.publicKey));
+  }
+  if (items.length === 0 || items.length < min) return 0;
+  const ok = await pool.verify(items);
+  ok.forEach((good, i) => {
+    if (good) cache.add(keys[i]!);
+  });
+  return items.length;
+}
+
+/** Verify the block's uncached input signatures on `pool` and remember the valid ones in `cache`. */
+export async function preverifyBlockSignatures(block: Block, view: UtxoView, chainId: Uint8Array, cache: SignatureCache, pool: VerifyPool): Promise<void> {
+  await preverifyTxSignatures(block.txs.slice(1), (txid, n) => view.getUtxo(txid, n)?.publicKey, chainId, cache, pool, PREVERIFY_MIN);
+}
+
+/** What mempool pre-verification reads. */
+export interface MempoolPreverifyDeps {
+  readonly store: { loadView(txs: readonly Transaction[]): Promise<UtxoView> };
+  readonly mempool: Pick<Mempool, 'has' | 'output' | 'size' | 'maxTransactions'>;
+  readonly chainId: Uint8Array;
+  readonly sigCache: SignatureCache;
+  readonly pool: VerifyPool;
+}
+
+/**
+ * Pre-verify a batch bound for the mempool (in order, as it will be admitted). Skipped for
+ * transactions already in the pool, and wholly while the pool is full: there a transaction may be
+ * refused for its fee rate, and admission makes that cheap refusal before any signature work.
+ * Never throws: on any failure the admission path simply verifies on the event loop.
+ */
+export async function preverifyForMempool(txs: readonly Transaction[], d: MempoolPreverifyDeps): Promise<number> {
+  if (d.mempool.size >= d.mempool.maxTransactions) return 0;
+  const fresh = txs.filter((t) => !d.mempool.has(t.txid));
+  if (fresh.length === 0) return 0;
+  try {
+    const view = await d.store.loadView(fresh);
+    return await preverifyTxSignatures(fresh, (txid, n) => view.getUtxo(txid, n)?.publicKey ?? d.mempool.output(txid, n)?.publicKey, d.chainId, d.sigCache, d.pool);
+  } catch {
+    return 0;
+  }
+}
