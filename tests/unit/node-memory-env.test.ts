@@ -18,14 +18,14 @@ function limitsUnder(env: NodeJS.ProcessEnv): { heapMb: number; arenas: string |
 }
 
 describe('nodeProcessEnv', () => {
-  it('a node started with it has a ~1 GB heap limit, a small young generation and two malloc arenas', () => {
+  it('a node started with it has a ~1 GB heap limit, 16 MB semi-spaces and two malloc arenas', () => {
     const base = { PATH: process.env.PATH, KEEP: 'me' };
     const env = nodeProcessEnv(base);
     expect(env.KEEP).toBe('me');
-    expect(limitsUnder(base).heapMb).toBeGreaterThan(1024 + 3 * 4); // Node's default here: a multi-GB limit
+    expect(limitsUnder(base).heapMb).toBeGreaterThan(1024 + 3 * 16); // Node's default here: a multi-GB limit
     const tuned = limitsUnder(env);
-    // heap_size_limit = old space + 3 semi-spaces: 1024 MB + 3 × 4 MB (with the default 16 MB semi-space: 1072).
-    expect(tuned.heapMb).toBe(1024 + 3 * 4);
+    // heap_size_limit = old space + 3 semi-spaces: 1024 MB + 3 × 16 MB.
+    expect(tuned.heapMb).toBe(1024 + 3 * 16);
     expect(tuned.arenas).toBe(NODE_MEMORY_ENV.MALLOC_ARENA_MAX);
   });
 
@@ -33,7 +33,7 @@ describe('nodeProcessEnv', () => {
     const env = nodeProcessEnv({ PATH: process.env.PATH, NODE_OPTIONS: '--max-old-space-size=2048', MALLOC_ARENA_MAX: '4' });
     expect(env.NODE_OPTIONS).toBe(`${NODE_MEMORY_ENV.NODE_OPTIONS} --max-old-space-size=2048`);
     const seen = limitsUnder(env);
-    expect(seen.heapMb).toBe(2048 + 3 * 4);
+    expect(seen.heapMb).toBe(2048 + 3 * 16);
     expect(seen.arenas).toBe('4');
   });
 });
