@@ -32,14 +32,25 @@ export const PREVERIFY_MIN = 32;
 export type SpentKeyLookup = (prevTxid: Uint8Array, prevIndex: number) => Uint8Array | undefined;
 
 /**
+ * Verdicts on their way from the pool, per signature cache: a batch that holds a signature another
+ * batch already sent (the same transaction relayed by two peers, or by a peer and RPC, while the
+ * first is still being verified) waits for that verdict instead of verifying it again.
+ */
+const pending = new WeakMap<SignatureCache, Map<string, Promise<void>>>();
+
+/**
  * Verify the uncached input signatures of `txs` on `pool` (when there are at least `min`) and remember
  * the valid ones in `cache`. `txs` are in order: a later one may spend an earlier one's outputs.
- * Returns how many signatures went to the pool.
+ * Returns how many signatures this call sent to the pool; on return, those another call had in flight
+ * are settled too.
  */
 export async function preverifyTxSignatures(txs: readonly Transaction[], spentKey: SpentKeyLookup, chainId: Uint8Array, cache: SignatureCache, pool: VerifyPool, min = 1): Promise<number> {
+  let inflight = pending.get(cache);
+  if (inflight === undefined) pending.set(cache, (inflight = new Map()));
   const created = new Map<string, Uint8Array>();
   const keys: string[] = [];
   const items: VerifyItem[] = [];
+  const waits = new Set<Promise<void>>();
   for (const tx of txs) {
     const id = toHex(tx.txid);
     tx.inputs.forEach((input, i) => {
@@ -47,16 +58,30 @@ export async function preverifyTxSignatures(txs: readonly Transaction[], spentKe
       if (pk === undefined) return;
       const key = sigCacheKey(tx.txid, i, pk, input.signature);
       if (cache.has(key)) return;
+      const other = inflight.get(key);
+      if (other !== undefined) return void waits.add(other);
       keys.push(key);
       items.push({ publicKey: pk, message: txSigningMessage(chainId, tx.txid, i), signature: input.signature });
     });
     tx.outputs.forEach((o, n) => created.set(`${id}:${n}`, o.publicKey));
   }
-  if (items.length === 0 || items.length < min) return 0;
-  const ok = await pool.verify(items);
-  ok.forEach((good, i) => {
-    if (good) cache.add(keys[i]!);
-  });
+  if (items.length === 0 || items.length < min) {
+    await Promise.all(waits);
+    return 0;
+  }
+  const run = pool.verify(items).then((ok) =>
+    ok.forEach((good, i) => {
+      if (good) cache.add(keys[i]!);
+    }),
+  );
+  // Others wait for the verdicts, not for our failure: they never see this call's rejection.
+  const settled = run.catch(() => undefined);
+  for (const k of keys) inflight.set(k, settled);
+  try {
+    await Promise.all([run, ...waits]);
+  } finally {
+    for (const k of keys) if (inflight.get(k) === settled) inflight.delete(k);
+  }
   return items.length;
 }
 

@@ -97,6 +97,18 @@ describe('mempool batch pre-verification on worker threads', () => {
     expect(mempool.size).toBe(8);
   });
 
+  it('a batch overlapping one still in flight sends only its new signatures, and returns once the shared ones are settled', async () => {
+    const { view, cache, mempool, deps } = setup();
+    const txs = Array.from({ length: 6 }, (_, k) => spend([fund(view, alice, 100_000n, `mo ${k}`)], [out(99_000n, bob)]));
+    const first = preverifyForMempool(txs.slice(0, 4), deps);
+    const second = preverifyForMempool(txs.slice(2), deps); // the same transaction relayed by another peer meanwhile
+    expect(await second).toBe(2);
+    for (const tx of txs) expect(cache.has(keysOf([tx], () => alice.publicKey)[0]!)).toBe(true);
+    expect(await first).toBe(4);
+    for (const tx of txs) mempool.accept(tx, view, 1);
+    expect(cache.misses).toBe(0);
+  });
+
   it('does not cache a forged signature: admission verifies it itself and refuses it', async () => {
     const { view, cache, mempool, deps } = setup();
     const good = spend([fund(view, alice, 100_000n, 'mf good')], [out(99_000n, bob)]);
