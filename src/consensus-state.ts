@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fromHex, toHex } from '../chain/hash.js';
 import { decodePreparedCertificate, encodePreparedCertificate } from '../consensus/codec.js';
@@ -88,7 +88,7 @@ export function saveRecord(file: string, record: PersistRecord): void {
   writeFileDurablySync(file, encodeRecord(record) + '\n');
 }
 
-/** writeFileDurably with synchronous calls: no event-loop round trip between the steps. */
+/** Atomic, fsynced replacement of a small file with synchronous calls: no event-loop round trip between the steps. */
 export function writeFileDurablySync(file: string, text: string, mode = 0o600): void {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -117,27 +117,7 @@ export function writeFileDurablySync(file: string, text: string, mode = 0o600): 
   }
 }
 
-/** Atomic, fsynced replacement of a small file (mode 0600). */
+/** Atomic, fsynced replacement of a small file (mode 0600): writeFileDurablySync behind an async signature. */
 export async function writeFileDurably(file: string, text: string, mode = 0o600): Promise<void> {
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  writeFileDurablySync(file, text, mode);
 }
