@@ -375,7 +375,17 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
         // send() needs the peer registered (after identify), not just a dialled connection.
         await waitFor('the flooder registered the target', () => (net.getPeerInfo().some((p) => p.id === t.peerId) ? true : undefined), 10_000, 20);
       } catch {
-        continue; // refused at connect (e.g. the target's connection cap): try a fresh identity
+        // Refused at connect (e.g. the target's connection cap) or not registered in time: stop it
+        // (a connection that opens later would send nothing, so nothing would ban it) and try a fresh identity.
+        nets.pop();
+        await net.stop().catch(() => undefined);
+        continue;
+      }
+      if (Date.now() >= stopAt) {
+        // Connected only after the window closed: it would send nothing, so nothing could ban it.
+        nets.pop();
+        await net.stop();
+        break;
       }
       connected++;
       const vote = encodeMessage(signVote(createSigner(secret), c.chainId, MsgType.Commit, info.height, info.view, new Uint8Array(32).fill(0xee)));
