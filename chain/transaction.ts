@@ -43,7 +43,6 @@ const INPUT_SIZE = 32 + 4 + 64;
 const OUTPUT_SIZE = 8 + 32;
 /** version + kind + inputCount + outputCount + payloadLength. */
 export const MIN_TX_SIZE = 1 + 1 + 4 + 4 + 4;
-const ZERO_SIG = new Uint8Array(64);
 const KNOWN_KINDS: ReadonlySet<number> = new Set(Object.values(TxKind));
 
 /** Exact encoded size of a transaction with these counts. */

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import type { Transaction } from '../chain/transaction.js';
 import { hashBlockBytes } from '../chain/block.js';
 import { SignatureCache, verifySignature, type Signer } from '../chain/ed25519.js';
 import { bytesEqual, toHex } from '../chain/hash.js';
@@ -218,6 +219,8 @@ export class Node {
     }));
     this.updateGauges(store, mempool);
 
+    // One wiring of mempool pre-verification, for gossip frames and JSON-RPC batches alike.
+    const preverifyMempool = (txs: readonly Transaction[]) => preverifyForMempool(txs, { store, mempool, chainId, sigCache, pool: verifyPool });
     let gossip: TxGossip | null = null;
     let heartbeats: HeartbeatService | null = null;
     if (net !== null) {
@@ -225,7 +228,7 @@ export class Node {
         mempool,
         store,
         log: childLogger(this.root, 'p2p'),
-        preverify: (txs) => preverifyForMempool(txs, { store, mempool, chainId, sigCache, pool: verifyPool }),
+        preverify: preverifyMempool,
         onAccepted: (txid) => {
           finality.noteAccepted(txid);
           this.metrics.mempoolTransactions.set(mempool.size);
@@ -284,6 +287,7 @@ export class Node {
       gossip: gossip === null ? null : (tx) => gossip.announce(tx),
       heartbeats,
       verifyPool,
+      preverifyMempool,
     });
     await this.startRpc(nodeMethods(services, this.metrics));
     if (net === null) this.log.info({ p2pPort: c.p2p.port }, 'p2p is not part of the dev node: running as a standalone dev validator');

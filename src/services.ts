@@ -16,7 +16,6 @@ import type { ConsensusDriver } from './driver.js';
 import type { FinalPlace, FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
 import type { NetworkServices } from './node-p2p.js';
-import { preverifyForMempool } from './preverify.js';
 import { testAccept, type TestAcceptResult } from './test-accept.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -101,6 +100,8 @@ export interface ServicesDeps {
   readonly gossip?: ((tx: Transaction) => void) | null;
   /** The node's verify pool (src/verify-pool.ts). */
   readonly verifyPool?: VerifyPool | null;
+  /** Pre-verifies a batch bound for the mempool on the verify pool (src/preverify.ts); absent: admission verifies alone. */
+  readonly preverifyMempool?: ((txs: readonly Transaction[]) => Promise<unknown>) | null;
 }
 
 /** What masternodelist reads from the heartbeat tracker (src/heartbeat-service.ts). */
@@ -127,7 +128,7 @@ export function createServices(d: ServicesDeps): NodeServices {
       return r.txid;
     },
     async prepareSubmits(txs) {
-      if (d.verifyPool != null) await preverifyForMempool(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache, pool: d.verifyPool });
+      await d.preverifyMempool?.(txs);
     },
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),
