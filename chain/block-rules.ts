@@ -5,11 +5,10 @@
  */
 import { MAX_BLOCK_SIZE, MAX_MONEY, TxKind } from './constants.js';
 import { RuleCode, RuleError } from './errors.js';
-import { bytesEqual, toHex } from './hash.js';
+import { bytesEqual } from './hash.js';
 import { computeTxRoot, type Block } from './block.js';
 import { checkTxInputs, type TxInputsContext } from './tx-inputs.js';
 import { checkTxSanity } from './tx-rules.js';
-import { outpointKey } from './transaction.js';
 import { OverlayView, type UtxoView } from './utxo.js';
 import { BlockMasternodeChecks, type MasternodeContext } from './masternode-rules.js';
 
@@ -48,11 +47,11 @@ function checkUniqueness(block: Block): void {
   const txids = new Set<string>();
   const spent = new Set<string>();
   block.txs.forEach((tx, n) => {
-    const id = toHex(tx.txid);
+    const id = tx.txidHex;
     if (txids.has(id)) reject(RuleCode.DuplicateTx, `transaction ${n} repeats an earlier txid`, { index: n });
     txids.add(id);
     for (const i of tx.inputs) {
-      const key = outpointKey(i.prevTxid, i.prevIndex);
+      const key = i.outpoint;
       if (spent.has(key)) reject(RuleCode.BlockDoubleSpend, `transaction ${n} spends an outpoint spent earlier in the block`, { index: n });
       spent.add(key);
     }

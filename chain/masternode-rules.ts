@@ -139,7 +139,7 @@ export class BlockMasternodeChecks {
   finish(block: Block): void {
     if (this.collaterals.length > 0) {
       const spent = new Set<string>();
-      for (const t of block.txs) for (const i of t.inputs) spent.add(outpointKey(i.prevTxid, i.prevIndex));
+      for (const t of block.txs) for (const i of t.inputs) spent.add(i.outpoint);
       for (const c of this.collaterals) {
         if (spent.has(c.key)) {
           if (c.what === 'registration') reject(RuleCode.BadCollateral, 'the block spends a collateral it registers');

@@ -87,7 +87,7 @@ export class Mempool {
     // Evidence pays no fee and is checked against the registry: it travels in the evidence pool.
     if (tx.kind === TxKind.Evidence) reject(RuleCode.BadEvidence, 'evidence is not accepted into the mempool');
     checkTxSanity(tx);
-    const key = toHex(tx.txid);
+    const key = tx.txidHex;
     if (this.pool.get(key) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
 
     // Cheap checks (conflicts, missing inputs, fee, capacity) come before any signature work.
@@ -161,7 +161,7 @@ export class Mempool {
     let burned = 0n;
     let missing = false;
     tx.inputs.forEach((input, i) => {
-      const op = outpointKey(input.prevTxid, input.prevIndex);
+      const op = input.outpoint;
       const claimant = this.pool.claimantOf(op);
       if (claimant !== undefined) {
         reject(RuleCode.MempoolConflict, 'an input is already spent (or held as collateral) by a mempool transaction', {
@@ -172,12 +172,12 @@ export class Mempool {
       spends[i] = op;
       const parentKey = op.slice(0, 64);
       const parent = this.pool.get(parentKey);
-      const out = parent !== undefined ? parent.tx.outputs[input.prevIndex] : chainView.getUtxo(input.prevTxid, input.prevIndex);
+      const out = parent !== undefined ? parent.tx.outputs[input.prevIndex] : chainView.getUtxo(input.prevTxid, input.prevIndex, op);
       if (parent !== undefined) parents.add(parentKey);
       if (out === undefined) missing = true;
       else {
         sumIn += out.amount;
-        if (parent === undefined) burned += chainView.penaltyOf(input.prevTxid, input.prevIndex);
+        if (parent === undefined) burned += chainView.penaltyOf(input.prevTxid, input.prevIndex, op);
       }
     });
     const collateral = this.pool.collateralOf(tx);
@@ -197,7 +197,7 @@ export class Mempool {
    * already holds. Reloads if a block connected while the view was loading.
    */
   async acceptWithStore(tx: Transaction, store: MempoolStore): Promise<AcceptResult> {
-    if (this.has(tx.txid)) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
+    if (this.pool.get(tx.txidHex) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
     // A view loaded across a block connect could admit a spend of an output that block just
     // spent, and the next assembled block would be invalid: retry on a stable tip.
     for (let attempt = 0; attempt < MAX_VIEW_ATTEMPTS; attempt++) {
@@ -219,8 +219,8 @@ export class Mempool {
   private inputsUnspent(tx: Transaction, view: UtxoView): boolean {
     if (tx.inputs.length === 0) return false;
     return tx.inputs.every((i) => {
-      const parent = this.pool.get(toHex(i.prevTxid));
-      return parent !== undefined ? parent.tx.outputs[i.prevIndex] !== undefined : view.getUtxo(i.prevTxid, i.prevIndex) !== undefined;
+      const parent = this.pool.get(i.outpoint.slice(0, 64));
+      return parent !== undefined ? parent.tx.outputs[i.prevIndex] !== undefined : view.getUtxo(i.prevTxid, i.prevIndex, i.outpoint) !== undefined;
     });
   }
 
@@ -232,7 +232,7 @@ export class Mempool {
   removeForBlock(block: Block): RemoveResult {
     let included = 0;
     for (const tx of block.txs) {
-      const e = this.pool.get(toHex(tx.txid));
+      const e = this.pool.get(tx.txidHex);
       if (e !== undefined) {
         this.removeEntry(e);
         included++;
@@ -240,7 +240,7 @@ export class Mempool {
     }
     const doomed = new Set<PoolEntry>();
     for (const tx of block.txs) {
-      for (const input of tx.inputs) this.pool.claimantsOf(outpointKey(input.prevTxid, input.prevIndex), doomed);
+      for (const input of tx.inputs) this.pool.claimantsOf(input.outpoint, doomed);
       const collateral = this.pool.collateralOf(tx);
       if (collateral !== undefined) this.pool.claimantsOf(collateral, doomed);
       // Evidence raised the offender's penalty: a pool spend of its collateral was priced
@@ -277,7 +277,7 @@ export class Mempool {
     // Pool transactions admitted while a dropped one was confirmed now spend nothing.
     const orphans = new Set<PoolEntry>();
     for (const tx of txs) {
-      if (this.pool.get(toHex(tx.txid)) !== undefined) continue;
+      if (this.pool.get(tx.txidHex) !== undefined) continue;
       for (let n = 0; n < tx.outputs.length; n++) {
         const spender = this.pool.spenderOf(outpointKey(tx.txid, n));
         if (spender !== undefined) this.pool.collectDescendants(spender, orphans);
@@ -396,17 +396,16 @@ export class Mempool {
   private poolView(chainView: UtxoView, height: number): UtxoView {
     const pool = this.pool;
     return {
-      getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-        const op = outpointKey(txid, index);
+      getUtxo(txid: Uint8Array, index: number, op = outpointKey(txid, index)): UtxoEntry | undefined {
         if (pool.spenderOf(op) !== undefined) return undefined;
         const parent = pool.get(op.slice(0, 64));
-        if (parent === undefined) return chainView.getUtxo(txid, index);
+        if (parent === undefined) return chainView.getUtxo(txid, index, op);
         const o = parent.tx.outputs[index];
         // An unconfirmed output would confirm in the next block at the earliest.
         return o === undefined ? undefined : { amount: o.amount, publicKey: o.publicKey, height: height + 1, coinbase: false };
       },
-      penaltyOf(txid: Uint8Array, index: number): bigint {
-        return pool.get(toHex(txid)) === undefined ? chainView.penaltyOf(txid, index) : 0n;
+      penaltyOf(txid: Uint8Array, index: number, op = outpointKey(txid, index)): bigint {
+        return pool.get(op.slice(0, 64)) === undefined ? chainView.penaltyOf(txid, index, op) : 0n;
       },
     };
   }

@@ -72,16 +72,16 @@ export function blockDelta(block: Block): BlockDelta {
   const external: Outpoint[] = [];
   for (const tx of block.txs) {
     for (const input of tx.inputs) {
-      const k = outpointKey(input.prevTxid, input.prevIndex);
+      const k = input.outpoint;
       if (spent.has(k)) {
         throw new StoreError(StoreCode.MissingInput, `input ${toHex(input.prevTxid)}:${input.prevIndex} spent twice in block ${height}`, {
-          txid: toHex(tx.txid),
+          txid: tx.txidHex,
         });
       }
       spent.add(k);
       if (!createdAt.has(k)) external.push({ txid: input.prevTxid, index: input.prevIndex });
     }
-    const id = toHex(tx.txid);
+    const id = tx.txidHex;
     if (txids.has(id)) throw new StoreError(StoreCode.DuplicateTx, `transaction ${id} appears twice in block ${height}`);
     txids.add(id);
     const coinbase = tx.kind === TxKind.Coinbase;
@@ -158,7 +158,7 @@ export function planConnect(
   });
   block.txs.forEach((tx, i) => {
     if (values[delta.external.length + i] !== undefined) {
-      throw new StoreError(StoreCode.DuplicateTx, `transaction ${toHex(tx.txid)} is already in the chain`, { txid: toHex(tx.txid) });
+      throw new StoreError(StoreCode.DuplicateTx, `transaction ${tx.txidHex} is already in the chain`, { txid: tx.txidHex });
     }
   });
   for (const c of delta.created) {

@@ -77,15 +77,14 @@ export class PrefetchedView implements UtxoView {
     private readonly fallback: (txid: Uint8Array, index: number) => UtxoEntry | undefined,
     private readonly penalties: (txid: Uint8Array, index: number) => bigint,
   ) {}
-  penaltyOf(txid: Uint8Array, index: number): bigint {
+  penaltyOf(txid: Uint8Array, index: number, _key?: string): bigint {
     return this.penalties(txid, index);
   }
   /** The prefetched entries by outpointKey (undefined: not in the UTXO set). */
   get loaded(): ReadonlyMap<string, UtxoEntry | undefined> {
     return this.entries;
   }
-  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    const key = outpointKey(txid, index);
+  getUtxo(txid: Uint8Array, index: number, key = outpointKey(txid, index)): UtxoEntry | undefined {
     if (this.entries.has(key)) return this.entries.get(key);
     return this.fallback(txid, index);
   }

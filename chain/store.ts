@@ -505,7 +505,7 @@ export class ChainStore {
   async loadView(txs: readonly Transaction[], extra: readonly Outpoint[] = []): Promise<PrefetchedView> {
     this.requireTip();
     const wanted = new Map<string, Outpoint>();
-    for (const tx of txs) for (const i of tx.inputs) wanted.set(outpointKey(i.prevTxid, i.prevIndex), { txid: i.prevTxid, index: i.prevIndex });
+    for (const tx of txs) for (const i of tx.inputs) wanted.set(i.outpoint, { txid: i.prevTxid, index: i.prevIndex });
     for (const o of extra) wanted.set(outpointKey(o.txid, o.index), o);
     const names = [...wanted.keys()];
     const values = names.length === 0 ? [] : await this.readMany(names.map((n) => utxoKey(wanted.get(n)!.txid, wanted.get(n)!.index)));

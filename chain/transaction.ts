@@ -8,10 +8,21 @@ import { ByteReader, ByteWriter } from './bytes.js';
 import { MAX_BLOCK_SIZE, TX_SIGN_DOMAIN, TX_VERSION, TxKind } from './constants.js';
 import { DecodeCode, DecodeError } from './errors.js';
 
-export interface TxInput {
+/** An input as a caller describes it (createTransaction's argument). */
+export interface TxInputFields {
   readonly prevTxid: Uint8Array;
   readonly prevIndex: number;
   readonly signature: Uint8Array;
+}
+
+/** An input of a transaction value. */
+export interface TxInput extends TxInputFields {
+  /**
+   * `outpointKey(prevTxid, prevIndex)`, computed once when the value is built: admission, block
+   * checks and the store each key maps by it, and recomputing it at every use was ~8 % of a loaded
+   * validator's main thread (docs/performance.md).
+   */
+  readonly outpoint: string;
 }
 
 export interface TxOutput {
@@ -27,6 +38,8 @@ export interface Transaction {
   readonly payload: Uint8Array;
   /** SHA-256 of the encoding with every signature zeroed (signatures cannot change it). */
   readonly txid: Uint8Array;
+  /** `toHex(txid)`, computed once: the mempool, gossip and block checks key maps by it. */
+  readonly txidHex: string;
   /** The canonical encoding. */
   readonly bytes: Uint8Array;
 }
@@ -34,7 +47,7 @@ export interface Transaction {
 export interface TransactionFields {
   readonly version?: number;
   readonly kind: TxKind;
-  readonly inputs: readonly TxInput[];
+  readonly inputs: readonly TxInputFields[];
   readonly outputs: readonly TxOutput[];
   readonly payload?: Uint8Array;
 }
@@ -75,13 +88,15 @@ export function createTransaction(fields: TransactionFields): Transaction {
   }
   w.u32(payload.length).bytes(payload);
   const bytes = w.finish();
+  const txid = txidOf(bytes, fields.inputs.length);
   return freezeTx({
     version: fields.version ?? TX_VERSION,
     kind: fields.kind,
-    inputs: fields.inputs.map((i) => ({ ...i })),
+    inputs: fields.inputs.map((i) => ({ prevTxid: i.prevTxid, prevIndex: i.prevIndex, signature: i.signature, outpoint: outpointKey(i.prevTxid, i.prevIndex) })),
     outputs: fields.outputs.map((o) => ({ ...o })),
     payload,
-    txid: txidOf(bytes, fields.inputs.length),
+    txid,
+    txidHex: txid.toString('hex'),
     bytes,
   });
 }
@@ -100,7 +115,7 @@ const TXID_SCRATCH = Buffer.alloc(4096);
  * copied once into a scratch buffer, the signatures zeroed there, and hashed in one call
  * (node:crypto's one-shot `hash` is ~2x a Hash object fed piece by piece for ~150-byte transactions).
  */
-function txidOf(bytes: Uint8Array, inputCount: number): Uint8Array {
+function txidOf(bytes: Uint8Array, inputCount: number): Buffer {
   const zeroed = bytes.length <= TXID_SCRATCH.length ? TXID_SCRATCH.subarray(0, bytes.length) : Buffer.allocUnsafe(bytes.length);
   zeroed.set(bytes);
   let pos = 6 + 36; // version, kind, inputCount; then the first input's prevTxid and prevIndex
@@ -123,6 +138,7 @@ function freezeTx(tx: Transaction): Transaction {
 export function decodeTransaction(bytes: Uint8Array, maxSize = MAX_BLOCK_SIZE): Transaction {
   if (bytes.length > maxSize) throw new DecodeError(DecodeCode.TooLarge, `transaction of ${bytes.length} bytes exceeds ${maxSize}`);
   const r = new ByteReader(bytes);
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = r.u8('version');
   if (version !== TX_VERSION) throw new DecodeError(DecodeCode.BadVersion, `unknown transaction version ${version}`);
   const kind = r.u8('kind');
@@ -130,7 +146,9 @@ export function decodeTransaction(bytes: Uint8Array, maxSize = MAX_BLOCK_SIZE): 
   const inputCount = r.count(INPUT_SIZE, Number.MAX_SAFE_INTEGER, 'inputCount');
   const inputs: TxInput[] = new Array(inputCount);
   for (let i = 0; i < inputCount; i++) {
-    inputs[i] = { prevTxid: r.bytes(32), prevIndex: r.u32(), signature: r.bytes(64) };
+    // The encoding's prevTxid || u32le(prevIndex) is the outpoint key's 36 bytes: hex them in place.
+    const at = r.offset;
+    inputs[i] = { prevTxid: r.bytes(32), prevIndex: r.u32(), signature: r.bytes(64), outpoint: buf.toString('hex', at, at + 36) };
   }
   const outputCount = r.count(OUTPUT_SIZE, Number.MAX_SAFE_INTEGER, 'outputCount');
   const outputs: TxOutput[] = new Array(outputCount);
@@ -140,7 +158,8 @@ export function decodeTransaction(bytes: Uint8Array, maxSize = MAX_BLOCK_SIZE): 
   const payloadLength = r.count(1, Number.MAX_SAFE_INTEGER, 'payloadLength');
   const payload = r.bytes(payloadLength, 'payload');
   r.end('transaction');
-  return freezeTx({ version, kind: kind as TxKind, inputs, outputs, payload, txid: txidOf(bytes, inputCount), bytes });
+  const txid = txidOf(bytes, inputCount);
+  return freezeTx({ version, kind: kind as TxKind, inputs, outputs, payload, txid, txidHex: txid.toString('hex'), bytes });
 }
 
 /** SPEC §3 signing message of input `index`: "TIMECOIN-TX-V1" || chainId || txid || u32(index). */

@@ -7,7 +7,7 @@
 import { MAX_MONEY, TxKind } from './constants.js';
 import { SignatureCache, verifySignature } from './ed25519.js';
 import { RuleCode, RuleError } from './errors.js';
-import { outpointKey, txSigningMessage, type Transaction } from './transaction.js';
+import { txSigningMessage, type Transaction } from './transaction.js';
 import type { UtxoEntry, UtxoView } from './utxo.js';
 
 export interface TxInputsContext {
@@ -57,10 +57,10 @@ function loadSpent(tx: Transaction, view: UtxoView): UtxoEntry[] {
   return tx.inputs.map((input, i) => {
     // checkTxSanity already refuses this; repeated here because counting one coin twice is the
     // inflation bug (CVE-2018-17144) and this check must not depend on the caller's order.
-    const key = outpointKey(input.prevTxid, input.prevIndex);
+    const key = input.outpoint;
     if (seen.has(key)) throw new RuleError(RuleCode.DuplicateInput, `input ${i} repeats an earlier input`, { index: i });
     seen.add(key);
-    const entry = view.getUtxo(input.prevTxid, input.prevIndex);
+    const entry = view.getUtxo(input.prevTxid, input.prevIndex, key);
     if (entry === undefined) throw new RuleError(RuleCode.MissingInputs, `input ${i} is missing or spent`, { index: i });
     return entry;
   });
@@ -83,7 +83,7 @@ export function checkTxInputs(tx: Transaction, view: UtxoView, ctx: TxInputsCont
   // Masternode penalties recorded against a spent collateral are burned: they are neither
   // spendable nor fee (a proposer must not profit from the evidence it includes).
   let burned = 0n;
-  for (const input of tx.inputs) burned += view.penaltyOf(input.prevTxid, input.prevIndex);
+  for (const input of tx.inputs) burned += view.penaltyOf(input.prevTxid, input.prevIndex, input.outpoint);
   let valueOut = 0n;
   for (const o of tx.outputs) valueOut += o.amount;
   if (valueOut + burned > valueIn) {

@@ -35,7 +35,7 @@ export function checkOutputs(outputs: readonly TxOutput[]): bigint {
 function checkNoDuplicateInputs(tx: Transaction): void {
   const seen = new Set<string>();
   tx.inputs.forEach((i, n) => {
-    const key = outpointKey(i.prevTxid, i.prevIndex);
+    const key = i.outpoint;
     if (seen.has(key)) reject(RuleCode.DuplicateInput, `input ${n} repeats an earlier input`, { index: n });
     seen.add(key);
   });
@@ -66,7 +66,7 @@ export function checkRegistrationPayload(tx: Transaction): RegistrationPayload {
   if (!isValidPublicKey(reg.operatorPublicKey)) reject(RuleCode.BadPayload, 'registration operator key is not a valid public key');
   if (parseMultiaddr(reg.addr) === null) reject(RuleCode.BadAddr, 'registration addr is not an accepted multiaddr (/ip4|ip6|dns4|dns6|dns/…/tcp/port[/p2p/id])');
   const collateral = outpointKey(reg.collateralTxid, reg.collateralIndex);
-  if (tx.inputs.some((i) => outpointKey(i.prevTxid, i.prevIndex) === collateral)) {
+  if (tx.inputs.some((i) => i.outpoint === collateral)) {
     reject(RuleCode.BadCollateral, 'registration spends its own collateral');
   }
   return reg;

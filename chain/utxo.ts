@@ -19,12 +19,13 @@ export interface UtxoEntry {
 
 /** Synchronous read access to unspent outputs (undefined = missing or spent). */
 export interface UtxoView {
-  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined;
+  /** `key`, when given, is the outpoint's `outpointKey` (an input's `outpoint`): views keyed by it need not recompute it. */
+  getUtxo(txid: Uint8Array, index: number, key?: string): UtxoEntry | undefined;
   /**
    * Penalty recorded against the output as a masternode collateral (0n if none): spending it
    * burns this much (chain/tx-inputs.ts, docs/masternodes.md). Required, so no view can forget it.
    */
-  penaltyOf(txid: Uint8Array, index: number): bigint;
+  penaltyOf(txid: Uint8Array, index: number, key?: string): bigint;
 }
 
 /**
@@ -36,22 +37,20 @@ export class OverlayView implements UtxoView {
   private readonly spent = new Set<string>();
   constructor(private readonly base: UtxoView) {}
 
-  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    const key = outpointKey(txid, index);
+  getUtxo(txid: Uint8Array, index: number, key = outpointKey(txid, index)): UtxoEntry | undefined {
     if (this.spent.has(key)) return undefined;
-    return this.added.get(key) ?? this.base.getUtxo(txid, index);
+    return this.added.get(key) ?? this.base.getUtxo(txid, index, key);
   }
 
-  penaltyOf(txid: Uint8Array, index: number): bigint {
+  penaltyOf(txid: Uint8Array, index: number, key = outpointKey(txid, index)): bigint {
     // An output created on top has never been a registered collateral.
-    return this.added.has(outpointKey(txid, index)) ? 0n : this.base.penaltyOf(txid, index);
+    return this.added.has(key) ? 0n : this.base.penaltyOf(txid, index, key);
   }
 
   /** Record `tx` as applied at `height`: its inputs spent, its outputs created. */
   apply(tx: Transaction, height: number): void {
     for (const i of tx.inputs) {
-      const key = outpointKey(i.prevTxid, i.prevIndex);
-      if (!this.added.delete(key)) this.spent.add(key);
+      if (!this.added.delete(i.outpoint)) this.spent.add(i.outpoint);
     }
     const coinbase = tx.kind === TxKind.Coinbase;
     tx.outputs.forEach((o, n) => {
@@ -66,10 +65,10 @@ export class MapView implements UtxoView {
     readonly entries: Map<string, UtxoEntry> = new Map(),
     readonly penalties: Map<string, bigint> = new Map(),
   ) {}
-  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    return this.entries.get(outpointKey(txid, index));
+  getUtxo(txid: Uint8Array, index: number, key = outpointKey(txid, index)): UtxoEntry | undefined {
+    return this.entries.get(key);
   }
-  penaltyOf(txid: Uint8Array, index: number): bigint {
-    return this.penalties.get(outpointKey(txid, index)) ?? 0n;
+  penaltyOf(txid: Uint8Array, index: number, key = outpointKey(txid, index)): bigint {
+    return this.penalties.get(key) ?? 0n;
   }
 }

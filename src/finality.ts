@@ -39,7 +39,7 @@ export class FinalityTracker {
     const place = { height: block.header.height, blockHash: block.hash };
     const t = this.now();
     for (const tx of block.txs) {
-      const hex = toHex(tx.txid);
+      const hex = tx.txidHex;
       if (tx.kind !== TxKind.Coinbase) {
         this.metrics?.transactionsFinalized.inc();
         const at = this.acceptedAt.get(hex);

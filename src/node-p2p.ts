@@ -14,7 +14,6 @@
  */
 import '../p2p/polyfill.js';
 import { RuleCode, RuleError } from '../chain/errors.js';
-import { toHex } from '../chain/hash.js';
 import type { Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import type { Transaction } from '../chain/transaction.js';
@@ -71,7 +70,7 @@ export class TxGossip {
 
   /** Gossip an accepted transaction to every peer, once per txid (batched: p2p/tx-batch.ts). */
   announce(tx: Transaction): void {
-    const id = toHex(tx.txid);
+    const id = tx.txidHex;
     if (!this.mark(id)) return;
     this.pending.push({ id, bytes: tx.bytes });
     this.flushTimer ??= setTimeout(() => this.flush(), TX_BATCH_FLUSH_MS);
@@ -106,7 +105,7 @@ export class TxGossip {
     await this.net.onGossip('tx', async (payload, from) => {
       // In order: a batch may carry a parent and then its child.
       const txs = decodeTxBatch(payload);
-      await this.deps.preverify?.(txs.filter((t) => !this.seen.has(toHex(t.txid))));
+      await this.deps.preverify?.(txs.filter((t) => !this.seen.has(t.txidHex)));
       for (const tx of txs) await this.acceptFromPeer(tx, from.id);
     });
   }
@@ -118,7 +117,7 @@ export class TxGossip {
    * `handler-rejected` when the refusal proves it invalid (the caller charges the peer).
    */
   async acceptFromPeer(tx: Transaction, from?: string): Promise<boolean> {
-    const id = toHex(tx.txid);
+    const id = tx.txidHex;
     if (from !== undefined) this.noteSender(id, from);
     if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
     try {

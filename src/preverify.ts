@@ -52,7 +52,7 @@ export async function preverifyTxSignatures(txs: readonly Transaction[], spentKe
   const items: VerifyItem[] = [];
   const waits = new Set<Promise<void>>();
   for (const tx of txs) {
-    const id = toHex(tx.txid);
+    const id = tx.txidHex;
     tx.inputs.forEach((input, i) => {
       const pk = spentKey(input.prevTxid, input.prevIndex) ?? created.get(`${toHex(input.prevTxid)}:${input.prevIndex}`);
       if (pk === undefined) return;

@@ -34,14 +34,14 @@ export async function testAccept(txs: readonly Transaction[], deps: TestAcceptDe
   const tip = store.tip();
   const chainView = await store.loadView(txs);
   const layered: UtxoView = {
-    getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    getUtxo(txid: Uint8Array, index: number, key?: string): UtxoEntry | undefined {
       if (mempool.spentBy(txid, index) !== undefined) return undefined;
       const o = mempool.output(txid, index);
       if (o !== undefined) return { amount: o.amount, publicKey: o.publicKey, height: tip.height + 1, coinbase: false };
-      return chainView.getUtxo(txid, index);
+      return chainView.getUtxo(txid, index, key);
     },
-    penaltyOf(txid: Uint8Array, index: number): bigint {
-      return mempool.output(txid, index) !== undefined ? 0n : chainView.penaltyOf(txid, index);
+    penaltyOf(txid: Uint8Array, index: number, key?: string): bigint {
+      return mempool.output(txid, index) !== undefined ? 0n : chainView.penaltyOf(txid, index, key);
     },
   };
   const scratch = new Mempool({

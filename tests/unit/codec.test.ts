@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ZERO_HASH, computeTxRoot, createBlock, decodeBlock, decodeBlockHeader, hashBlockBytes, HEADER_SIZE } from '../../chain/block.js';
 import { TxKind } from '../../chain/constants.js';
 import { DecodeCode, DecodeError } from '../../chain/errors.js';
-import { createTransaction, decodeTransaction, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
+import { createTransaction, decodeTransaction, outpointKey, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
 
 const H = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -176,6 +176,31 @@ describe('transaction codec', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("each input's outpoint is outpointKey(prevTxid, prevIndex) and txidHex the txid's hex, from the builder, the decoder (Buffer or plain Uint8Array, at an offset) and withSignatures", () => {
+    fc.assert(
+      fc.property(txFieldsArb, fc.nat({ max: 7 }), (f, pad) => {
+        const tx = createTransaction(f);
+        const want = f.inputs.map((i) => outpointKey(i.prevTxid, i.prevIndex));
+        expect(tx.inputs.map((i) => i.outpoint)).toEqual(want);
+        expect(decodeTransaction(tx.bytes).inputs.map((i) => i.outpoint)).toEqual(want);
+        const shifted = new Uint8Array(pad + tx.bytes.length);
+        shifted.set(tx.bytes, pad);
+        expect(decodeTransaction(shifted.subarray(pad)).inputs.map((i) => i.outpoint)).toEqual(want);
+        const resigned = withSignatures(tx, tx.inputs.map(() => new Uint8Array(64).fill(9)));
+        expect(resigned.inputs.map((i) => i.outpoint)).toEqual(want);
+        expect(tx.txidHex).toBe(Buffer.from(tx.txid).toString('hex'));
+        expect(decodeTransaction(shifted.subarray(pad)).txidHex).toBe(tx.txidHex);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a changed prevIndex gets its own outpoint (never a stale copy from the input it was spread from)', () => {
+    const tx = createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid: new Uint8Array(32).fill(1), prevIndex: 0, signature: new Uint8Array(64) }], outputs: [] });
+    const moved = createTransaction({ ...tx, inputs: [{ ...tx.inputs[0]!, prevIndex: 5 }] });
+    expect(moved.inputs[0]!.outpoint).toBe(outpointKey(new Uint8Array(32).fill(1), 5));
   });
 
   it('txid is unchanged by signatures and changed by every other field', () => {
