@@ -288,6 +288,28 @@ describe('txRoot (SPEC §4), computed by hand', () => {
     const expected = node(node(node(leaf(0), leaf(1)), node(leaf(2), leaf(3))), leaf(4));
     expect(Buffer.from(computeTxRoot(txids))).toEqual(Buffer.from(expected));
   });
+  it('equals the definition (Hash objects over Buffers, levels built one by one) for any number of leaves', () => {
+    const definitional = (ids: readonly Uint8Array[]): Buffer => {
+      if (ids.length === 0) return Buffer.alloc(32);
+      let level: Uint8Array[] = ids.map((id) => H(b(0), id));
+      while (level.length > 1) {
+        const next: Uint8Array[] = [];
+        for (let i = 0; i + 1 < level.length; i += 2) next.push(node(level[i]!, level[i + 1]!));
+        if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+        level = next;
+      }
+      return Buffer.from(level[0]!);
+    };
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 70 }), (ids) => {
+        expect(Buffer.from(computeTxRoot(ids))).toEqual(definitional(ids));
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('refuses a txid that is not 32 bytes (a caller bug, not a rule)', () => {
+    expect(() => computeTxRoot([new Uint8Array(31)])).toThrow(TypeError);
+  });
   it('is not the same for a list and the list with its last element duplicated (CVE-2012-2459)', () => {
     expect(Buffer.from(computeTxRoot([...txids.slice(0, 3), txids[2]!]))).not.toEqual(Buffer.from(computeTxRoot(txids.slice(0, 3))));
   });
