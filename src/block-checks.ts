@@ -68,13 +68,15 @@ export class BlockChecks {
   }
 
   /**
-   * Decode and check `bytes` as the block at `height`, proposed in `view`: SPEC §3–4 rules on the
-   * current tip, and a header proposer that leads (height, header view ≤ view). A re-proposal
-   * after a view change carries the header of the view it was first proposed in.
+   * Decode (when given bytes) and check the block at `height`, proposed in `view`: SPEC §3–4 rules
+   * on the current tip, and a header proposer that leads (height, header view ≤ view). A
+   * re-proposal after a view change carries the header of the view it was first proposed in. A
+   * `Block` value (this leader's own, or one decoded already) is checked as it is: decoding its
+   * bytes again would give the same value.
    */
-  async validate(bytes: Uint8Array, height: number, view: number): Promise<Verdict> {
+  async validate(proposal: Uint8Array | Block, height: number, view: number): Promise<Verdict> {
     try {
-      const block = decodeBlock(bytes);
+      const block = proposal instanceof Uint8Array ? decodeBlock(proposal) : proposal;
       const tip = this.o.store.tip();
       if (height !== tip.height + 1) return { valid: false, reason: `height ${height} does not extend tip ${tip.height}` };
       checkBlockSanity(block);
@@ -125,19 +127,19 @@ export class BlockChecks {
     const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey: owner, reward: BLOCK_REWARD, maxTransactions: this.o.maxBlockTransactions };
     const evidence = this.o.evidence?.select(height, this.masternodes(), this.o.chainId) ?? [];
     const full = assembleBlock({ ...params, mempool, evidence });
-    const verdict = await this.validate(full.bytes, height, view);
+    const verdict = await this.validate(full, height, view);
     if (verdict.valid) return { block: full, fallback: null, inputs: verdict.inputs };
     const none = new Mempool({ chainId: this.o.chainId, sigCache: null });
     if (evidence.length > 0) {
       // Evidence first: e.g. a pool transaction spends a collateral the evidence penalizes; once
       // the evidence is final, removeForBlock drops that spend, so the offender cannot escape.
       const onlyEvidence = assembleBlock({ ...params, mempool: none, evidence });
-      if ((await this.validate(onlyEvidence.bytes, height, view)).valid) return { block: onlyEvidence, fallback: verdict.reason };
+      if ((await this.validate(onlyEvidence, height, view)).valid) return { block: onlyEvidence, fallback: verdict.reason };
       const noEvidence = assembleBlock({ ...params, mempool });
-      if ((await this.validate(noEvidence.bytes, height, view)).valid) return { block: noEvidence, fallback: verdict.reason };
+      if ((await this.validate(noEvidence, height, view)).valid) return { block: noEvidence, fallback: verdict.reason };
     }
     const bare = assembleBlock({ ...params, mempool: none });
-    const second = await this.validate(bare.bytes, height, view);
+    const second = await this.validate(bare, height, view);
     if (!second.valid) throw new Error(`own empty block at height ${height} is invalid: ${second.reason}`);
     return { block: bare, fallback: verdict.reason };
   }
