@@ -70,3 +70,13 @@ export interface MempoolStore {
   loadView(txs: readonly Transaction[]): Promise<UtxoView>;
   getTransaction(txid: Uint8Array): Promise<unknown>;
 }
+
+/**
+ * A chain view loaded at the tip whose hash is `at` (MempoolStore.loadView), shared by a batch's
+ * transactions: pre-verification loads one for a whole gossip frame or RPC batch, and admission
+ * uses it while the tip is still `at` instead of reading each transaction's inputs again.
+ */
+export interface LoadedChainView {
+  readonly at: Uint8Array;
+  readonly view: UtxoView;
+}

@@ -14,7 +14,7 @@
  */
 import '../p2p/polyfill.js';
 import { RuleCode, RuleError } from '../chain/errors.js';
-import type { Mempool } from '../chain/mempool.js';
+import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import type { Transaction } from '../chain/transaction.js';
 import { decodeTxBatch, encodeTxBatches, TX_BATCH_FLUSH_MS } from '../p2p/tx-batch.js';
@@ -61,10 +61,13 @@ export class TxGossip {
       readonly mempool: Mempool;
       readonly store: ChainStore;
       /** After a peer's transaction entered the mempool (finality note, metrics, driver wake-up). */
-      readonly onAccepted: (txid: Uint8Array) => void;
+      readonly onAccepted: (tx: Transaction) => void;
       readonly log: Logger;
-      /** Verifies a received batch's signatures off the event loop before it is admitted in order (src/preverify.ts). */
-      readonly preverify?: ((txs: readonly Transaction[]) => Promise<unknown>) | null;
+      /**
+       * Verifies a received batch's signatures off the event loop before it is admitted in order
+       * (src/preverify.ts); the chain view it read is shared by the batch's admissions.
+       */
+      readonly preverify?: ((txs: readonly Transaction[]) => Promise<{ readonly loaded: LoadedChainView | null }>) | null;
     },
   ) {}
 
@@ -105,8 +108,8 @@ export class TxGossip {
     await this.net.onGossip('tx', async (payload, from) => {
       // In order: a batch may carry a parent and then its child.
       const txs = decodeTxBatch(payload);
-      await this.deps.preverify?.(txs.filter((t) => !this.seen.has(t.txidHex)));
-      for (const tx of txs) await this.acceptFromPeer(tx, from.id);
+      const pre = await this.deps.preverify?.(txs.filter((t) => !this.seen.has(t.txidHex)));
+      for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
     });
   }
 
@@ -116,19 +119,19 @@ export class TxGossip {
    * announced), false if known or refused for a reason an honest relay can hit; throws
    * `handler-rejected` when the refusal proves it invalid (the caller charges the peer).
    */
-  async acceptFromPeer(tx: Transaction, from?: string): Promise<boolean> {
+  async acceptFromPeer(tx: Transaction, from?: string, loaded?: LoadedChainView | null): Promise<boolean> {
     const id = tx.txidHex;
     if (from !== undefined) this.noteSender(id, from);
     if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
     try {
-      await this.deps.mempool.acceptWithStore(tx, this.deps.store);
+      await this.deps.mempool.acceptWithStore(tx, this.deps.store, loaded);
     } catch (err) {
       if (err instanceof RuleError && RACES.has(err.code)) return false;
       if (err instanceof RuleError) throw new P2pError(P2pCode.HandlerRejected, `invalid transaction ${id}: ${err.code}`);
       this.deps.log.warn({ err, txid: id }, 'peer transaction could not be checked');
       return false; // our own failure (store closing, tip churn): not the peer's fault
     }
-    this.deps.onAccepted(tx.txid);
+    this.deps.onAccepted(tx);
     this.announce(tx);
     return true;
   }

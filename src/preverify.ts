@@ -16,9 +16,9 @@
  * admit a bad signature — the rule pass verifies whatever is not cached.
  */
 import type { Block } from '../chain/block.js';
-import type { Mempool } from '../chain/mempool.js';
+import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { SignatureCache } from '../chain/ed25519.js';
-import { toHex } from '../chain/hash.js';
+import { bytesEqual, toHex } from '../chain/hash.js';
 import { txSigningMessage, type Transaction } from '../chain/transaction.js';
 import { sigCacheKey } from '../chain/tx-inputs.js';
 import type { UtxoView } from '../chain/utxo.js';
@@ -92,27 +92,40 @@ export async function preverifyBlockSignatures(block: Block, view: UtxoView, cha
 
 /** What mempool pre-verification reads. */
 export interface MempoolPreverifyDeps {
-  readonly store: { loadView(txs: readonly Transaction[]): Promise<UtxoView> };
+  readonly store: { tip(): { readonly hash: Uint8Array }; loadView(txs: readonly Transaction[]): Promise<UtxoView> };
   readonly mempool: Pick<Mempool, 'has' | 'output' | 'size' | 'maxTransactions'>;
   readonly chainId: Uint8Array;
   readonly sigCache: SignatureCache;
   readonly pool: VerifyPool;
 }
 
+/** What mempool pre-verification did: signatures it sent to the pool, and the chain view it read (null: none, or the tip moved while reading). */
+export interface MempoolPreverified {
+  readonly sent: number;
+  readonly loaded: LoadedChainView | null;
+}
+
 /**
  * Pre-verify a batch bound for the mempool (in order, as it will be admitted). Skipped for
  * transactions already in the pool, and wholly while the pool is full: there a transaction may be
  * refused for its fee rate, and admission makes that cheap refusal before any signature work.
+ * The chain view it reads is returned for admission to share (Mempool.acceptWithStore).
  * Never throws: on any failure the admission path simply verifies on the event loop.
  */
-export async function preverifyForMempool(txs: readonly Transaction[], d: MempoolPreverifyDeps): Promise<number> {
-  if (d.mempool.size >= d.mempool.maxTransactions) return 0;
+export async function preverifyForMempool(txs: readonly Transaction[], d: MempoolPreverifyDeps): Promise<MempoolPreverified> {
+  if (d.mempool.size >= d.mempool.maxTransactions) return NOTHING;
   const fresh = txs.filter((t) => !d.mempool.has(t.txid));
-  if (fresh.length === 0) return 0;
+  if (fresh.length === 0) return NOTHING;
+  let loaded: LoadedChainView | null = null;
   try {
+    const at = d.store.tip().hash;
     const view = await d.store.loadView(fresh);
-    return await preverifyTxSignatures(fresh, (txid, n) => view.getUtxo(txid, n)?.publicKey ?? d.mempool.output(txid, n)?.publicKey, d.chainId, d.sigCache, d.pool);
+    if (bytesEqual(at, d.store.tip().hash)) loaded = { at, view };
+    const sent = await preverifyTxSignatures(fresh, (txid, n) => view.getUtxo(txid, n)?.publicKey ?? d.mempool.output(txid, n)?.publicKey, d.chainId, d.sigCache, d.pool);
+    return { sent, loaded };
   } catch {
-    return 0;
+    return { sent: 0, loaded };
   }
 }
+
+const NOTHING: MempoolPreverified = Object.freeze({ sent: 0, loaded: null });

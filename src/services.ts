@@ -7,7 +7,7 @@ import { statusAt, type MasternodeStatus } from '../chain/masternode.js';
 import { toHex } from '../chain/hash.js';
 import type { NetworkName } from '../chain/constants.js';
 import type { SignatureCache } from '../chain/ed25519.js';
-import type { Mempool } from '../chain/mempool.js';
+import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import type { Transaction } from '../chain/transaction.js';
 import type { ConsensusInfo } from '../consensus/engine.js';
@@ -101,8 +101,11 @@ export interface ServicesDeps {
   /** The node's verify pool (src/verify-pool.ts). */
   readonly verifyPool?: VerifyPool | null;
   /** Pre-verifies a batch bound for the mempool on the verify pool (src/preverify.ts); absent: admission verifies alone. */
-  readonly preverifyMempool?: ((txs: readonly Transaction[]) => Promise<unknown>) | null;
+  readonly preverifyMempool?: ((txs: readonly Transaction[]) => Promise<{ readonly loaded: LoadedChainView | null }>) | null;
 }
+
+/** Most prepared transactions whose pre-verification view is kept for their submit (a batch's worth; the oldest go first). */
+export const PREPARED_VIEWS_MAX = 10_000;
 
 /** What masternodelist reads from the heartbeat tracker (src/heartbeat-service.ts). */
 export interface HeartbeatView {
@@ -112,6 +115,8 @@ export interface HeartbeatView {
 
 /** Wire the services onto the node's parts. */
 export function createServices(d: ServicesDeps): NodeServices {
+  // txid hex → the chain view its batch's pre-verification read; submit takes (and forgets) it.
+  const prepared = new Map<string, LoadedChainView>();
   return {
     network: d.network,
     chainId: d.chainId,
@@ -120,15 +125,26 @@ export function createServices(d: ServicesDeps): NodeServices {
     mempool: d.mempool,
     operatorKey: d.operatorKey,
     async submit(tx) {
-      const r = await d.mempool.acceptWithStore(tx, d.store);
-      d.finality.noteAccepted(r.txid);
+      const loaded = prepared.get(tx.txidHex);
+      if (loaded !== undefined) prepared.delete(tx.txidHex);
+      const r = await d.mempool.acceptWithStore(tx, d.store, loaded);
+      d.finality.noteAccepted(tx);
       d.metrics?.mempoolTransactions.set(d.mempool.size);
       d.driver.onTransactionsAvailable();
       d.gossip?.(tx);
       return r.txid;
     },
     async prepareSubmits(txs) {
-      await d.preverifyMempool?.(txs);
+      const pre = await d.preverifyMempool?.(txs);
+      if (pre?.loaded == null) return;
+      for (const tx of txs) {
+        prepared.delete(tx.txidHex); // re-inserted last: the oldest entries are evicted first
+        prepared.set(tx.txidHex, pre.loaded);
+      }
+      for (const k of prepared.keys()) {
+        if (prepared.size <= PREPARED_VIEWS_MAX) break;
+        prepared.delete(k);
+      }
     },
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),

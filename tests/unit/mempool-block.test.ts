@@ -187,4 +187,32 @@ describe('Mempool with the real ChainStore', () => {
     expect(pool.txids().map(toHex).sort()).toEqual([tx, child].map((t) => toHex(t.txid)).sort());
     expect(pool.entry(tx.txid)!.height).toBe(0);
   });
+
+  it("acceptWithStore shares a batch's loaded view while the tip is the same, and reads its own once a block moved it", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'timecoin-mempool-'));
+    store = await ChainStore.open(dir, { sync: false });
+    const real = store;
+    const genesis = createGenesis({ network: 'dev', timestampMs: 1_700_000_000_000, allocations: [{ publicKey: alice.publicKey, amount: 5_000_000_000n }, { publicKey: alice.publicKey, amount: 5_000_000_000n }] });
+    await real.initialize(genesis, 'dev');
+    const chainId = genesis.hash;
+    const pool = new Mempool({ chainId, sigCache: new SignatureCache() });
+    const funds = [0, 1].map((index): Coin => ({ txid: genesis.txs[0]!.txid, index, amount: 5_000_000_000n, owner: alice }));
+    let loads = 0;
+    const counting = { tip: () => real.tip(), getTransaction: (txid: Uint8Array) => real.getTransaction(txid), loadView: (txs: readonly Transaction[]) => (loads++, real.loadView(txs)) };
+
+    const first = spend([funds[0]!], [out(4_999_990_000n, bob)], { chainId });
+    const second = spend([funds[1]!], [out(4_999_990_000n, bob)], { chainId });
+    const loaded = { at: real.tip().hash, view: await real.loadView([first, second]) };
+    await pool.acceptWithStore(first, counting, loaded);
+    expect(loads).toBe(0);
+    expect(pool.has(first.txid)).toBe(true);
+
+    // A block spends funds[1] another way: the view loaded before it would still show it unspent.
+    const other = new Mempool({ chainId, sigCache: new SignatureCache() });
+    await other.acceptWithStore(spend([funds[1]!], [out(4_999_980_000n, carol)], { chainId }), real);
+    const block = assembleBlock({ mempool: other, height: 1, prevHash: genesis.hash, timestampMs: 1_700_000_001_000, proposer: carol.publicKey, view: 0, rewardPublicKey: carol.publicKey, reward: BLOCK_REWARD });
+    await real.connectBlock(block);
+    await expect(pool.acceptWithStore(second, counting, loaded)).rejects.toMatchObject({ code: RuleCode.MissingInputs });
+    expect(loads).toBe(1);
+  });
 });

@@ -26,6 +26,7 @@ const alice = signer(41);
 const bob = signer(42);
 const mallory = signer(43);
 const carol = signer(44);
+const TIP = id('preverify tip');
 
 function blockOf(txs: Transaction[]) {
   return createBlock({ height: 1, prevHash: id(0), timestampMs: 10, proposer: alice.publicKey, view: 0, txs: [coinbase(1, [out(BLOCK_REWARD, alice)]), ...txs] });
@@ -77,7 +78,7 @@ describe('mempool batch pre-verification on worker threads', () => {
     const view = new MapView();
     const cache = new CountingCache();
     const mempool = new Mempool({ chainId: CHAIN_ID, sigCache: cache, maxTransactions });
-    const store = { loadView: async () => view };
+    const store = { tip: () => ({ hash: TIP }), loadView: async () => view };
     return { view, cache, mempool, deps: { store, mempool, chainId: CHAIN_ID, sigCache: cache, pool } };
   };
 
@@ -91,7 +92,7 @@ describe('mempool batch pre-verification on worker threads', () => {
     const spendsBatch = spend([{ txid: fromChain[0]!.txid, index: 0, amount: 99_000n, owner: bob }], [out(98_000n, carol)]);
     const batch = [...fromChain, spendsPool, spendsBatch, inPool];
     // The transaction already in the pool is not sent again.
-    expect(await preverifyForMempool(batch, deps)).toBe(7);
+    expect((await preverifyForMempool(batch, deps)).sent).toBe(7);
     for (const tx of batch.slice(0, 7)) mempool.accept(tx, view, 1);
     expect(cache.misses).toBe(1);
     expect(mempool.size).toBe(8);
@@ -102,9 +103,9 @@ describe('mempool batch pre-verification on worker threads', () => {
     const txs = Array.from({ length: 6 }, (_, k) => spend([fund(view, alice, 100_000n, `mo ${k}`)], [out(99_000n, bob)]));
     const first = preverifyForMempool(txs.slice(0, 4), deps);
     const second = preverifyForMempool(txs.slice(2), deps); // the same transaction relayed by another peer meanwhile
-    expect(await second).toBe(2);
+    expect((await second).sent).toBe(2);
     for (const tx of txs) expect(cache.has(keysOf([tx], () => alice.publicKey)[0]!)).toBe(true);
-    expect(await first).toBe(4);
+    expect((await first).sent).toBe(4);
     for (const tx of txs) mempool.accept(tx, view, 1);
     expect(cache.misses).toBe(0);
   });
@@ -113,24 +114,40 @@ describe('mempool batch pre-verification on worker threads', () => {
     const { view, cache, mempool, deps } = setup();
     const good = spend([fund(view, alice, 100_000n, 'mf good')], [out(99_000n, bob)]);
     const forged = spend([fund(view, alice, 100_000n, 'mf forged')], [out(99_000n, mallory)], { signers: [mallory] });
-    expect(await preverifyForMempool([good, forged], deps)).toBe(2);
+    expect((await preverifyForMempool([good, forged], deps)).sent).toBe(2);
     mempool.accept(good, view, 1);
     expect(cache.misses).toBe(0);
     expect(() => mempool.accept(forged, view, 1)).toThrow(expect.objectContaining({ code: RuleCode.BadSignature }));
     expect(cache.misses).toBe(1);
   });
 
+  it('returns the chain view it read, with the tip it was read at, for admission to share; none when the tip moved while reading', async () => {
+    const { view, deps } = setup();
+    const tx = spend([fund(view, alice, 100_000n, 'mview')], [out(99_000n, bob)]);
+    const pre = await preverifyForMempool([tx], deps);
+    expect(pre.sent).toBe(1);
+    expect(pre.loaded).not.toBeNull();
+    expect(Buffer.from(pre.loaded!.at)).toEqual(Buffer.from(TIP));
+    expect(pre.loaded!.view).toBe(view);
+    let tip = TIP;
+    const moving = { tip: () => ({ hash: tip }), loadView: async () => ((tip = id('next tip')), view) };
+    const tx2 = spend([fund(view, alice, 100_000n, 'mview 2')], [out(99_000n, bob)]);
+    const moved = await preverifyForMempool([tx2], { ...deps, store: moving });
+    expect(moved.sent).toBe(1);
+    expect(moved.loaded).toBeNull();
+  });
+
   it('sends nothing while the pool is full (a fee-rate refusal comes before signature work) and never throws', async () => {
     const { view, cache, mempool, deps } = setup(1);
     mempool.accept(spend([fund(view, alice, 100_000n, 'mfull 0')], [out(99_000n, bob)]), view, 1);
     const next = spend([fund(view, alice, 100_000n, 'mfull 1')], [out(99_000n, bob)]);
-    expect(await preverifyForMempool([next], deps)).toBe(0);
+    expect(await preverifyForMempool([next], deps)).toEqual({ sent: 0, loaded: null });
     expect(cache.size).toBe(1);
     const closed = new VerifyPool({ size: 1 });
     await closed.close();
     const roomy = setup();
     const tx = spend([fund(roomy.view, alice, 100_000n, 'mclosed')], [out(99_000n, bob)]);
-    expect(await preverifyForMempool([tx], { ...roomy.deps, pool: closed })).toBe(0);
+    expect((await preverifyForMempool([tx], { ...roomy.deps, pool: closed })).sent).toBe(0);
     expect(roomy.cache.size).toBe(0);
   });
 });
