@@ -42,7 +42,8 @@ export class PoolIndex {
   private readonly entries = new Map<string, PoolEntry>();
   private readonly spentBy = new Map<string, PoolEntry>();
   private readonly claimedBy = new Map<string, PoolEntry>();
-  private readonly byPayee = new Map<string, Set<PoolEntry>>();
+  /** Entries paying each key (hex): one entry alone, a Set from the second (most keys are paid by one; a Set each cost an allocation per output). */
+  private readonly byPayee = new Map<string, PoolEntry | Set<PoolEntry>>();
   private totalBytes = 0;
 
   /** Number of entries. */
@@ -111,9 +112,10 @@ export class PoolIndex {
     }
     for (const o of e.tx.outputs) {
       const pk = toHex(o.publicKey);
-      let set = this.byPayee.get(pk);
-      if (set === undefined) this.byPayee.set(pk, (set = new Set()));
-      set.add(e);
+      const had = this.byPayee.get(pk);
+      if (had === undefined) this.byPayee.set(pk, e);
+      else if (had instanceof Set) had.add(e);
+      else if (had !== e) this.byPayee.set(pk, new Set([had, e]));
     }
   }
 
@@ -128,8 +130,9 @@ export class PoolIndex {
     for (const c of e.children) this.entries.get(c)?.parents.delete(e.key);
     for (const o of e.tx.outputs) {
       const pk = toHex(o.publicKey);
-      const set = this.byPayee.get(pk);
-      if (set !== undefined && set.delete(e) && set.size === 0) this.byPayee.delete(pk);
+      const had = this.byPayee.get(pk);
+      if (had === e) this.byPayee.delete(pk);
+      else if (had instanceof Set && had.delete(e) && had.size === 0) this.byPayee.delete(pk);
     }
   }
 
@@ -168,6 +171,7 @@ export class PoolIndex {
 
   /** Entries with at least one output to `publicKey`. */
   paying(publicKey: Uint8Array): Iterable<PoolEntry> {
-    return this.byPayee.get(toHex(publicKey)) ?? [];
+    const had = this.byPayee.get(toHex(publicKey));
+    return had === undefined ? [] : had instanceof Set ? had : [had];
   }
 }

@@ -5,7 +5,6 @@
  */
 import type { Block } from '../chain/block.js';
 import { TxKind } from '../chain/constants.js';
-import { toHex } from '../chain/hash.js';
 import type { Metrics } from './metrics.js';
 
 /** Where a transaction became final. */
@@ -28,20 +27,21 @@ export class FinalityTracker {
     private readonly now: () => number,
   ) {}
 
-  /** Remember when the mempool accepted `txid` (for the finality histogram). */
-  noteAccepted(txid: Uint8Array): void {
+  /** Remember when the mempool accepted `tx` (for the finality histogram). */
+  noteAccepted(tx: { readonly txidHex: string }): void {
     if (this.acceptedAt.size >= MAX_TRACKED) this.acceptedAt.delete(this.acceptedAt.keys().next().value!);
-    this.acceptedAt.set(toHex(txid), this.now());
+    this.acceptedAt.set(tx.txidHex, this.now());
   }
 
   /** A block became final: count its transactions, observe their latency, wake their waiters. */
   onFinal(block: Block): void {
     const place = { height: block.header.height, blockHash: block.hash };
     const t = this.now();
+    let finalized = 0;
     for (const tx of block.txs) {
       const hex = tx.txidHex;
       if (tx.kind !== TxKind.Coinbase) {
-        this.metrics?.transactionsFinalized.inc();
+        finalized++;
         const at = this.acceptedAt.get(hex);
         if (at !== undefined) {
           this.metrics?.transactionFinality.observe(Math.max(0, t - at) / 1000);
@@ -53,6 +53,7 @@ export class FinalityTracker {
       this.waiters.delete(hex);
       for (const w of set) w(place);
     }
+    if (finalized > 0) this.metrics?.transactionsFinalized.inc(finalized);
   }
 
   /**

@@ -229,8 +229,8 @@ export class Node {
         store,
         log: childLogger(this.root, 'p2p'),
         preverify: preverifyMempool,
-        onAccepted: (txid) => {
-          finality.noteAccepted(txid);
+        onAccepted: (tx) => {
+          finality.noteAccepted(tx);
           this.metrics.mempoolTransactions.set(mempool.size);
           driver.onTransactionsAvailable();
         },

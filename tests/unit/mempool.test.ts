@@ -4,7 +4,8 @@
  * lowest exact fee rate, and registration collateral claims. Real ed25519 signatures throughout.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MAX_MONEY, TxKind } from '../../chain/constants.js';
+import { createBlock } from '../../chain/block.js';
+import { BLOCK_REWARD, MAX_MONEY, TxKind } from '../../chain/constants.js';
 import { RuleCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
 import { Mempool, type MempoolConfig } from '../../chain/mempool.js';
@@ -96,6 +97,28 @@ describe('Mempool.accept: valid transactions', () => {
     expect(toHex(outs[1]!.spentBy!)).toBe(toHex(child.txid));
     expect(m.outputsTo(carol.publicKey).map((o) => o.amount)).toEqual([child.outputs[0]!.amount]);
     expect(m.outputsTo(alice.publicKey)).toEqual([]);
+  });
+
+  it('keeps the outputs-to-a-key index right as payers come and go (one payer, several, one paying the key twice)', () => {
+    const m = pool();
+    const blockWith = (...txs: ReturnType<typeof txAtRate>[]) =>
+      createBlock({ height: 2, prevHash: id('index parent'), timestampMs: 2, proposer: carol.publicKey, view: 0, txs: [coinbase(2, [out(BLOCK_REWARD, carol)]), ...txs] });
+    const listed = () => m.outputsTo(bob.publicKey).map((o) => `${toHex(o.txid)}:${o.index}`).sort();
+    const twice = txAtRate(coin(), 1n, [bob, bob]);
+    const once = txAtRate(coin(), 1n, [bob]);
+    const other = txAtRate(coin(), 1n, [carol]);
+    m.accept(twice, view, 1);
+    expect(listed()).toEqual([`${toHex(twice.txid)}:0`, `${toHex(twice.txid)}:1`]);
+    m.accept(once, view, 1);
+    m.accept(other, view, 1);
+    expect(listed()).toEqual([`${toHex(twice.txid)}:0`, `${toHex(twice.txid)}:1`, `${toHex(once.txid)}:0`].sort());
+    m.removeForBlock(blockWith(twice));
+    expect(listed()).toEqual([`${toHex(once.txid)}:0`]);
+    m.removeForBlock(blockWith(once));
+    expect(listed()).toEqual([]);
+    expect(m.outputsTo(carol.publicKey).map((o) => toHex(o.txid))).toEqual([toHex(other.txid)]);
+    m.removeForBlock(blockWith(other));
+    expect(m.outputsTo(carol.publicKey)).toEqual([]);
   });
 });
 
