@@ -47,11 +47,44 @@ const RACES: ReadonlySet<string> = new Set([
 
 const SEEN_MAX = 50_000;
 
+/**
+ * The peers each txid came from, for at most `max` txids (the oldest forgotten first). One peer is
+ * held as it is and a Set made only for a second: most transactions come from one or two peers,
+ * and a Set per received transaction was an allocation each.
+ */
+export class TxSenders {
+  private readonly byTxid = new Map<string, string | Set<string>>();
+
+  constructor(private readonly max: number) {}
+
+  /** Remember that `peer` sent txid `id`. */
+  note(id: string, peer: string): void {
+    const had = this.byTxid.get(id);
+    if (had === undefined) {
+      this.byTxid.set(id, peer);
+      if (this.byTxid.size > this.max) this.byTxid.delete(this.byTxid.keys().next().value!);
+    } else if (typeof had === 'string') {
+      if (had !== peer) this.byTxid.set(id, new Set([had, peer]));
+    } else had.add(peer);
+  }
+
+  /** Did `peer` send txid `id` (as far as we still remember)? */
+  has(id: string, peer: string): boolean {
+    const had = this.byTxid.get(id);
+    return had === peer || (had instanceof Set && had.has(peer));
+  }
+
+  /** Number of txids remembered. */
+  get size(): number {
+    return this.byTxid.size;
+  }
+}
+
 /** Transaction gossip over one network: `announce` after a local accept, `attach` for arrivals. */
 export class TxGossip {
   private readonly seen = new Map<string, true>();
   /** Peers that sent us a txid (bounded like `seen`): relays skip them. */
-  private readonly senders = new Map<string, Set<string>>();
+  private readonly senders = new TxSenders(SEEN_MAX);
   private pending: { id: string; bytes: Uint8Array }[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
 
@@ -87,7 +120,7 @@ export class TxGossip {
     this.pending = [];
     // Senders known by now are skipped: a 40 ms batch usually learns most of them.
     for (const peer of this.net.peerIds()) {
-      const list = txs.filter((t) => this.senders.get(t.id)?.has(peer) !== true).map((t) => t.bytes);
+      const list = txs.filter((t) => !this.senders.has(t.id, peer)).map((t) => t.bytes);
       if (list.length === 0) continue;
       try {
         for (const frame of encodeTxBatches(list)) this.net.send(peer, 'tx', frame);
@@ -121,7 +154,7 @@ export class TxGossip {
    */
   async acceptFromPeer(tx: Transaction, from?: string, loaded?: LoadedChainView | null): Promise<boolean> {
     const id = tx.txidHex;
-    if (from !== undefined) this.noteSender(id, from);
+    if (from !== undefined) this.senders.note(id, from);
     if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
     try {
       await this.deps.mempool.acceptWithStore(tx, this.deps.store, loaded);
@@ -134,16 +167,6 @@ export class TxGossip {
     this.deps.onAccepted(tx);
     this.announce(tx);
     return true;
-  }
-
-  private noteSender(id: string, peer: string): void {
-    const set = this.senders.get(id);
-    if (set !== undefined) {
-      set.add(peer);
-      return;
-    }
-    this.senders.set(id, new Set([peer]));
-    if (this.senders.size > SEEN_MAX) this.senders.delete(this.senders.keys().next().value!);
   }
 
   private mark(id: string): boolean {
