@@ -101,7 +101,8 @@ export function applyOffence(r: MasternodeRecord, kind: EvidenceKind, height: nu
 /** Synchronous read access to the registry at the tip (block validation, mempool, RPC). */
 export interface RegistryView {
   byOperator(operator: Uint8Array): MasternodeRecord | undefined;
-  byCollateral(txid: Uint8Array, index: number): MasternodeRecord | undefined;
+  /** `key`, when given, is the outpoint's `outpointKey` (an input's `outpoint`). */
+  byCollateral(txid: Uint8Array, index: number, key?: string): MasternodeRecord | undefined;
   /** Whether an offence (evidence dedup key, chain/evidence.ts) is already recorded. */
   hasEvidence(key: Uint8Array): boolean;
   /** Ordered validator set of a height ≤ tip + 1. */
@@ -142,8 +143,10 @@ export class MasternodeRegistry implements RegistryView {
     return this.byOp.get(toHex(operator));
   }
 
-  byCollateral(txid: Uint8Array, index: number): MasternodeRecord | undefined {
-    const op = this.byColl.get(outpointKey(txid, index));
+  byCollateral(txid: Uint8Array, index: number, key?: string): MasternodeRecord | undefined {
+    // Every input's penalty is looked up here: with no registration there is no key to build.
+    if (this.byColl.size === 0) return undefined;
+    const op = this.byColl.get(key ?? outpointKey(txid, index));
     return op === undefined ? undefined : this.byOp.get(op);
   }
 

@@ -7,7 +7,7 @@ import { TxKind } from './constants.js';
 import { toHex } from './hash.js';
 import type { HeapSlot } from './heap.js';
 import { decodeRegistrationPayload } from './registration.js';
-import { outpointKey, type Transaction } from './transaction.js';
+import { outpointKey, outputKey, type Transaction } from './transaction.js';
 
 /** A pool transaction as callers see it. */
 export interface MempoolEntry {
@@ -103,7 +103,7 @@ export class PoolIndex {
     for (const p of e.parents) this.entries.get(p)?.children.add(e.key);
     // Only after a disconnect can dependants be here first (re-admitted parent).
     for (let n = 0; n < e.tx.outputs.length; n++) {
-      const op = outpointKey(e.tx.txid, n);
+      const op = outputKey(e.key, n);
       for (const child of [this.spentBy.get(op), this.claimedBy.get(op)]) {
         if (child === undefined || child === e) continue;
         e.children.add(child.key);

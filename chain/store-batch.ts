@@ -33,7 +33,7 @@ import {
   type UndoEntry,
   type UtxoStats,
 } from './layout.js';
-import { outpointKey } from './transaction.js';
+import { outputKey } from './transaction.js';
 import type { UtxoEntry } from './utxo.js';
 
 /** One operation of a LevelDB batch (keys and values are raw bytes). */
@@ -86,7 +86,7 @@ export function blockDelta(block: Block): BlockDelta {
     txids.add(id);
     const coinbase = tx.kind === TxKind.Coinbase;
     tx.outputs.forEach((o, n) => {
-      createdAt.set(outpointKey(tx.txid, n), { txid: tx.txid, index: n, entry: { amount: o.amount, publicKey: o.publicKey, height, coinbase } });
+      createdAt.set(outputKey(tx.txidHex, n), { txid: tx.txid, index: n, entry: { amount: o.amount, publicKey: o.publicKey, height, coinbase } });
     });
   }
   const created: Created[] = [];

@@ -75,10 +75,10 @@ export class PrefetchedView implements UtxoView {
   constructor(
     private readonly entries: Map<string, UtxoEntry | undefined>,
     private readonly fallback: (txid: Uint8Array, index: number) => UtxoEntry | undefined,
-    private readonly penalties: (txid: Uint8Array, index: number) => bigint,
+    private readonly penalties: (txid: Uint8Array, index: number, key?: string) => bigint,
   ) {}
-  penaltyOf(txid: Uint8Array, index: number, _key?: string): bigint {
-    return this.penalties(txid, index);
+  penaltyOf(txid: Uint8Array, index: number, key?: string): bigint {
+    return this.penalties(txid, index, key);
   }
   /** The prefetched entries by outpointKey (undefined: not in the UTXO set). */
   get loaded(): ReadonlyMap<string, UtxoEntry | undefined> {

@@ -74,14 +74,14 @@ export function planRegistryConnect(
     if (!before.has(op)) before.set(op, { operator: r.operator, record: prior });
     current.set(op, r);
   };
-  const byCollateral = (txid: Uint8Array, index: number): MasternodeRecord | undefined => {
-    const op = byColl.size === 0 ? undefined : byColl.get(outpointKey(txid, index));
-    return op !== undefined ? current.get(op) : registry.byCollateral(txid, index);
+  const byCollateral = (txid: Uint8Array, index: number, key?: string): MasternodeRecord | undefined => {
+    const op = byColl.size === 0 ? undefined : byColl.get(key ?? outpointKey(txid, index));
+    return op !== undefined ? current.get(op) : registry.byCollateral(txid, index, key);
   };
 
   for (const tx of block.txs) {
     for (const i of tx.inputs) {
-      const r = byCollateral(i.prevTxid, i.prevIndex);
+      const r = byCollateral(i.prevTxid, i.prevIndex, i.outpoint);
       if (r !== undefined && r.spentHeight === null) set({ ...get(r.operator)!, spentHeight: h }, get(r.operator)!);
     }
     if (tx.kind === TxKind.MasternodeRegistration) {

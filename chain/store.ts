@@ -517,7 +517,7 @@ export class ChainStore {
     return new PrefetchedView(
       entries,
       (txid, index) => this.getUtxoSync(txid, index),
-      (txid, index) => this.reg.byCollateral(txid, index)?.penalty ?? 0n,
+      (txid, index, key) => this.reg.byCollateral(txid, index, key)?.penalty ?? 0n,
     );
   }
 

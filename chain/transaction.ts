@@ -183,3 +183,11 @@ export function outpointKey(txid: Uint8Array, index: number): string {
   b.writeUInt32LE(index, 32);
   return b.toString('hex');
 }
+
+const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, n) => n.toString(16).padStart(2, '0'));
+
+/** `outpointKey(txid, index)` from the txid's hex (a transaction's `txidHex`): its outputs' keys, without a Buffer each. */
+export function outputKey(txidHex: string, index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`output index ${index} is not a u32`);
+  return txidHex + BYTE_HEX[index & 0xff]! + BYTE_HEX[(index >>> 8) & 0xff]! + BYTE_HEX[(index >>> 16) & 0xff]! + BYTE_HEX[index >>> 24]!;
+}

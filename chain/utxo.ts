@@ -4,7 +4,7 @@
  * (ARCHITECTURE example 5).
  */
 import type { Transaction } from './transaction.js';
-import { outpointKey } from './transaction.js';
+import { outpointKey, outputKey } from './transaction.js';
 import { TxKind } from './constants.js';
 
 /** One unspent output as the chain records it. */
@@ -54,7 +54,7 @@ export class OverlayView implements UtxoView {
     }
     const coinbase = tx.kind === TxKind.Coinbase;
     tx.outputs.forEach((o, n) => {
-      this.added.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height, coinbase });
+      this.added.set(outputKey(tx.txidHex, n), { amount: o.amount, publicKey: o.publicKey, height, coinbase });
     });
   }
 }

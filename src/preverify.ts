@@ -18,8 +18,8 @@
 import type { Block } from '../chain/block.js';
 import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { SignatureCache } from '../chain/ed25519.js';
-import { bytesEqual, toHex } from '../chain/hash.js';
-import { txSigningMessage, type Transaction } from '../chain/transaction.js';
+import { bytesEqual } from '../chain/hash.js';
+import { outputKey, txSigningMessage, type Transaction, type TxInput } from '../chain/transaction.js';
 import { sigCacheKey } from '../chain/tx-inputs.js';
 import type { UtxoView } from '../chain/utxo.js';
 import type { VerifyItem } from './verify-batch.js';
@@ -29,7 +29,7 @@ import type { VerifyPool } from './verify-pool.js';
 export const PREVERIFY_MIN = 32;
 
 /** The public key an input spends, or undefined when the output is unknown (the rule pass refuses it or it waits). */
-export type SpentKeyLookup = (prevTxid: Uint8Array, prevIndex: number) => Uint8Array | undefined;
+export type SpentKeyLookup = (input: TxInput) => Uint8Array | undefined;
 
 /**
  * Verdicts on their way from the pool, per signature cache: a batch that holds a signature another
@@ -54,7 +54,7 @@ export async function preverifyTxSignatures(txs: readonly Transaction[], spentKe
   for (const tx of txs) {
     const id = tx.txidHex;
     tx.inputs.forEach((input, i) => {
-      const pk = spentKey(input.prevTxid, input.prevIndex) ?? created.get(`${toHex(input.prevTxid)}:${input.prevIndex}`);
+      const pk = spentKey(input) ?? created.get(input.outpoint);
       if (pk === undefined) return;
       const key = sigCacheKey(tx.txid, i, pk, input.signature);
       if (cache.has(key)) return;
@@ -63,7 +63,7 @@ export async function preverifyTxSignatures(txs: readonly Transaction[], spentKe
       keys.push(key);
       items.push({ publicKey: pk, message: txSigningMessage(chainId, tx.txid, i), signature: input.signature });
     });
-    tx.outputs.forEach((o, n) => created.set(`${id}:${n}`, o.publicKey));
+    tx.outputs.forEach((o, n) => created.set(outputKey(id, n), o.publicKey));
   }
   if (items.length === 0 || items.length < min) {
     await Promise.all(waits);
@@ -87,7 +87,7 @@ export async function preverifyTxSignatures(txs: readonly Transaction[], spentKe
 
 /** Verify the block's uncached input signatures on `pool` and remember the valid ones in `cache`. */
 export async function preverifyBlockSignatures(block: Block, view: UtxoView, chainId: Uint8Array, cache: SignatureCache, pool: VerifyPool): Promise<void> {
-  await preverifyTxSignatures(block.txs.slice(1), (txid, n) => view.getUtxo(txid, n)?.publicKey, chainId, cache, pool, PREVERIFY_MIN);
+  await preverifyTxSignatures(block.txs.slice(1), (i) => view.getUtxo(i.prevTxid, i.prevIndex, i.outpoint)?.publicKey, chainId, cache, pool, PREVERIFY_MIN);
 }
 
 /** What mempool pre-verification reads. */
@@ -121,7 +121,7 @@ export async function preverifyForMempool(txs: readonly Transaction[], d: Mempoo
     const at = d.store.tip().hash;
     const view = await d.store.loadView(fresh);
     if (bytesEqual(at, d.store.tip().hash)) loaded = { at, view };
-    const sent = await preverifyTxSignatures(fresh, (txid, n) => view.getUtxo(txid, n)?.publicKey ?? d.mempool.output(txid, n)?.publicKey, d.chainId, d.sigCache, d.pool);
+    const sent = await preverifyTxSignatures(fresh, (i) => view.getUtxo(i.prevTxid, i.prevIndex, i.outpoint)?.publicKey ?? d.mempool.output(i.prevTxid, i.prevIndex)?.publicKey, d.chainId, d.sigCache, d.pool);
     return { sent, loaded };
   } catch {
     return { sent: 0, loaded };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ZERO_HASH, computeTxRoot, createBlock, decodeBlock, decodeBlockHeader, hashBlockBytes, HEADER_SIZE } from '../../chain/block.js';
 import { TxKind } from '../../chain/constants.js';
 import { DecodeCode, DecodeError } from '../../chain/errors.js';
-import { createTransaction, decodeTransaction, outpointKey, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
+import { createTransaction, decodeTransaction, outpointKey, outputKey, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
 
 const H = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -195,6 +195,16 @@ describe('transaction codec', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('outputKey(txid hex, n) is outpointKey(txid, n) for every u32 index, and refuses anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.oneof(fc.nat({ max: 300 }), fc.integer({ min: 0, max: 0xffffffff })), (txid, n) => {
+        expect(outputKey(Buffer.from(txid).toString('hex'), n)).toBe(outpointKey(txid, n));
+      }),
+      { numRuns: 500 },
+    );
+    for (const bad of [-1, 0x100000000, 1.5, Number.NaN]) expect(() => outputKey('00'.repeat(32), bad)).toThrow(RangeError);
   });
 
   it('a changed prevIndex gets its own outpoint (never a stale copy from the input it was spread from)', () => {
