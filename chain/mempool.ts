@@ -14,7 +14,7 @@ import { compareFeeRate, meetsFeeRate } from './fee-rate.js';
 import { bytesEqual, toHex } from './hash.js';
 import { IndexedHeap } from './heap.js';
 import { PoolIndex, type MempoolEntry, type PoolEntry } from './mempool-index.js';
-import { outpointKey, type Transaction, type TxOutput } from './transaction.js';
+import { outpointKey, outputKey, type Transaction, type TxOutput } from './transaction.js';
 import { checkTxInputs } from './tx-inputs.js';
 import { checkRegistrationPayload, checkTxSanity } from './tx-rules.js';
 import { checkRegistrationContext, newClaims } from './masternode-rules.js';
@@ -282,7 +282,7 @@ export class Mempool {
     for (const tx of txs) {
       if (this.pool.get(tx.txidHex) !== undefined) continue;
       for (let n = 0; n < tx.outputs.length; n++) {
-        const spender = this.pool.spenderOf(outpointKey(tx.txid, n));
+        const spender = this.pool.spenderOf(outputKey(tx.txidHex, n));
         if (spender !== undefined) this.pool.collectDescendants(spender, orphans);
       }
     }

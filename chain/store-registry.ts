@@ -26,7 +26,7 @@ import type { ChainDb } from './store-queries.js';
 import { applyOffence, type MasternodeRecord, type MasternodeRegistry, type RegistryView } from './masternode.js';
 import { decodeRegistrationPayload } from './registration.js';
 import type { BatchOp } from './store-batch.js';
-import { outpointKey } from './transaction.js';
+import { outpointKey, outputKey } from './transaction.js';
 import type { UtxoEntry } from './utxo.js';
 
 export interface RegistryPlan {
@@ -176,7 +176,7 @@ export async function readAndPlanRegistry(db: { getMany(keys: Buffer[]): Promise
   if (collaterals.length === 0) return planRegistryConnect(block, registry, () => undefined);
   const inBlock = new Map<string, UtxoEntry>();
   for (const tx of block.txs) {
-    tx.outputs.forEach((o, n) => inBlock.set(outpointKey(tx.txid, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
+    tx.outputs.forEach((o, n) => inBlock.set(outputKey(tx.txidHex, n), { amount: o.amount, publicKey: o.publicKey, height: block.header.height, coinbase: false }));
   }
   const outside = collaterals.filter((o) => !inBlock.has(outpointKey(o.txid, o.index)));
   const raws = outside.length === 0 ? [] : await db.getMany(outside.map((o) => utxoKey(o.txid, o.index)));
