@@ -346,8 +346,9 @@ export interface FloodResult {
  * `durationMs`: each flooder, a fresh key, sends in 10 ms ticks `multiple` × the per-second
  * quota refill of the tx and consensus protocols (p2p/protocols.ts: 50 and 100 messages/s) —
  * a one-transaction batch of the valid `txBytes` again and again, and votes signed by its own key (not an
- * active masternode). When it is cut off (banned) the next flooder takes its place. Returns once
- * the window closed and every flooder is disconnected (each has been banned) or `drainMs` passed.
+ * active masternode). When it is cut off (banned) the next flooder takes its place; the one still
+ * sending when the window closes goes on until it is cut off too (at most `drainMs`). Returns once
+ * every flooder is disconnected (each has been banned), or throws after `drainMs`.
  */
 export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: { durationMs: number; multiple: number; drainMs?: number }): Promise<FloodResult> {
   const t = c.h.net.nodes[target]!;
@@ -360,6 +361,7 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
   const txFrame = encodeTxBatches([txBytes])[0]!;
   const cpuBefore = process.cpuUsage();
   const stopAt = Date.now() + o.durationMs;
+  const drainMs = o.drainMs ?? 30_000;
   const nets: P2pNetwork[] = [];
   let txSent = 0;
   let votesSent = 0;
@@ -389,9 +391,12 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
       }
       connected++;
       const vote = encodeMessage(signVote(createSigner(secret), c.chainId, MsgType.Commit, info.height, info.view, new Uint8Array(32).fill(0xee)));
-      // Send until the target cuts this peer off (send throws not-connected / banned).
+      // Send until the target cuts this peer off (send throws not-connected / banned) — past the
+      // window's close too: one that connected just before it may not have used up its burst
+      // allowance yet, and then nothing would ban it (the long campaign failed this way twice).
       try {
-        while (Date.now() < stopAt) {
+        const until = stopAt + drainMs;
+        while (Date.now() < until) {
           for (let k = 0; k < txPerTick; k++, txSent++) net.send(t.peerId, 'tx', txFrame);
           for (let k = 0; k < votesPerTick; k++, votesSent++) net.send(t.peerId, 'consensus', vote);
           await new Promise((r) => setTimeout(r, 10));
@@ -400,7 +405,7 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
         // cut off: the next flooder
       }
     }
-    await waitFor('every flooder disconnected', () => (nets.every((n) => n.node.getConnections().length === 0) ? true : undefined), o.drainMs ?? 30_000, 100);
+    await waitFor('every flooder disconnected', () => (nets.every((n) => n.node.getConnections().length === 0) ? true : undefined), drainMs, 100);
   } finally {
     await Promise.allSettled(nets.map((n) => n.stop()));
   }
