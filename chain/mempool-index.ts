@@ -6,6 +6,7 @@
 import { TxKind } from './constants.js';
 import { toHex } from './hash.js';
 import type { HeapSlot } from './heap.js';
+import { addOne, removeOne, valuesOf, type OneOrSetMap } from './one-or-set.js';
 import { decodeRegistrationPayload } from './registration.js';
 import { outpointKey, outputKey, type Transaction } from './transaction.js';
 
@@ -42,8 +43,8 @@ export class PoolIndex {
   private readonly entries = new Map<string, PoolEntry>();
   private readonly spentBy = new Map<string, PoolEntry>();
   private readonly claimedBy = new Map<string, PoolEntry>();
-  /** Entries paying each key (hex): one entry alone, a Set from the second (most keys are paid by one; a Set each cost an allocation per output). */
-  private readonly byPayee = new Map<string, PoolEntry | Set<PoolEntry>>();
+  /** Entries paying each key (hex), one alone or a Set (chain/one-or-set.ts). */
+  private readonly byPayee: OneOrSetMap<string, PoolEntry> = new Map();
   private totalBytes = 0;
 
   /** Number of entries. */
@@ -110,13 +111,7 @@ export class PoolIndex {
         child.parents.add(e.key);
       }
     }
-    for (const o of e.tx.outputs) {
-      const pk = toHex(o.publicKey);
-      const had = this.byPayee.get(pk);
-      if (had === undefined) this.byPayee.set(pk, e);
-      else if (had instanceof Set) had.add(e);
-      else if (had !== e) this.byPayee.set(pk, new Set([had, e]));
-    }
+    for (const o of e.tx.outputs) addOne(this.byPayee, toHex(o.publicKey), e);
   }
 
   /** Remove `e` alone; its children lose the link (their parent confirmed or they go too). */
@@ -128,12 +123,7 @@ export class PoolIndex {
     if (e.collateral !== undefined && this.claimedBy.get(e.collateral) === e) this.claimedBy.delete(e.collateral);
     for (const p of e.parents) this.entries.get(p)?.children.delete(e.key);
     for (const c of e.children) this.entries.get(c)?.parents.delete(e.key);
-    for (const o of e.tx.outputs) {
-      const pk = toHex(o.publicKey);
-      const had = this.byPayee.get(pk);
-      if (had === e) this.byPayee.delete(pk);
-      else if (had instanceof Set && had.delete(e) && had.size === 0) this.byPayee.delete(pk);
-    }
+    for (const o of e.tx.outputs) removeOne(this.byPayee, toHex(o.publicKey), e);
   }
 
   /** Add `e` and every pool entry depending on it, transitively, to `into`. */
@@ -171,7 +161,6 @@ export class PoolIndex {
 
   /** Entries with at least one output to `publicKey`. */
   paying(publicKey: Uint8Array): Iterable<PoolEntry> {
-    const had = this.byPayee.get(toHex(publicKey));
-    return had === undefined ? [] : had instanceof Set ? had : [had];
+    return valuesOf(this.byPayee, toHex(publicKey));
   }
 }

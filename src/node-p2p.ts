@@ -14,6 +14,7 @@
  */
 import '../p2p/polyfill.js';
 import { RuleCode, RuleError } from '../chain/errors.js';
+import { addOne, hasOne, type OneOrSetMap } from '../chain/one-or-set.js';
 import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import type { Transaction } from '../chain/transaction.js';
@@ -47,31 +48,20 @@ const RACES: ReadonlySet<string> = new Set([
 
 const SEEN_MAX = 50_000;
 
-/**
- * The peers each txid came from, for at most `max` txids (the oldest forgotten first). One peer is
- * held as it is and a Set made only for a second: most transactions come from one or two peers,
- * and a Set per received transaction was an allocation each.
- */
+/** The peers each txid came from, for at most `max` txids (the oldest forgotten first; one peer or a Set: chain/one-or-set.ts). */
 export class TxSenders {
-  private readonly byTxid = new Map<string, string | Set<string>>();
+  private readonly byTxid: OneOrSetMap<string, string> = new Map();
 
   constructor(private readonly max: number) {}
 
   /** Remember that `peer` sent txid `id`. */
   note(id: string, peer: string): void {
-    const had = this.byTxid.get(id);
-    if (had === undefined) {
-      this.byTxid.set(id, peer);
-      if (this.byTxid.size > this.max) this.byTxid.delete(this.byTxid.keys().next().value!);
-    } else if (typeof had === 'string') {
-      if (had !== peer) this.byTxid.set(id, new Set([had, peer]));
-    } else had.add(peer);
+    if (addOne(this.byTxid, id, peer) && this.byTxid.size > this.max) this.byTxid.delete(this.byTxid.keys().next().value!);
   }
 
   /** Did `peer` send txid `id` (as far as we still remember)? */
   has(id: string, peer: string): boolean {
-    const had = this.byTxid.get(id);
-    return had === peer || (had instanceof Set && had.has(peer));
+    return hasOne(this.byTxid, id, peer);
   }
 
   /** Number of txids remembered. */
