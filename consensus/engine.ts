@@ -10,7 +10,7 @@ import { leaderOf, makeValidatorSet, type ValidatorSet } from './leader.js';
 import { checkShape, signViewChange } from './messages.js';
 import { onBlockValidated, onDecision, onPrePrepare, onVote } from './phases.js';
 import { signAndSend } from './signing.js';
-import { initialState, isLeader, newRound, rejected, scheduleTimer, type EngineState } from './state.js';
+import { initialState, isLeader, newRound, rejected, resetTimer, scheduleTimer, type EngineState } from './state.js';
 import { MsgType, type Bytes, type ConsensusMessage, type Decision, type Effect, type Input, type PersistRecord } from './types.js';
 import { onNewView, onProposal, onTimeout, onViewChange } from './view-change.js';
 
@@ -63,7 +63,7 @@ function onStart(s: EngineState, height: number, validators: readonly Bytes[], r
   s.set = set;
   s.view = 0;
   s.active = true;
-  s.timerView = -1;
+  resetTimer(s);
   s.prepared = null;
   s.round = newRound();
   s.selfIndex = s.selfHex === null ? -1 : (set.index.get(s.selfHex) ?? -1);

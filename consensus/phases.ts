@@ -11,7 +11,7 @@ import { ConsensusCode } from './errors.js';
 import { leaderOf } from './leader.js';
 import { signVote } from './messages.js';
 import { signAndSend } from './signing.js';
-import { isValidator, newRound, rejected, type EngineState } from './state.js';
+import { extendTimer, isValidator, newRound, rejected, resetTimer, type EngineState } from './state.js';
 import type { Bytes, CommitCertificate, Decision, Effect, PrePrepare, Vote } from './types.js';
 
 /** The first `quorum` of `votes` in validator order: a deterministic, minimal certificate. */
@@ -96,6 +96,7 @@ export function sendPrepare(s: EngineState, out: Effect[]): void {
   if (sent === null) return;
   s.round.sentPrepareView = view;
   s.round.votes.add(sent[0]!, s.selfHex!);
+  extendTimer(s, out);
   checkPrepared(s, out);
 }
 
@@ -178,7 +179,7 @@ function finalize(s: EngineState, certificate: CommitCertificate, block: Bytes, 
   s.decisions.add(decision, s.set!);
   s.decided = true;
   s.active = false;
-  s.timerView = -1;
+  resetTimer(s);
   s.prepared = null;
   s.round = newRound();
   s.buffer.take((e) => e.height <= s.height);

@@ -63,6 +63,10 @@ export interface EngineState {
   active: boolean;
   /** View of the pending timer (-1: none), so a view is never timed twice. */
   timerView: number;
+  /** View whose timer was restarted on progress (-1: none): at most once per view (`extendTimer`). */
+  timerExtendedView: number;
+  /** Timeouts of the current view still to ignore: the ones a restart superseded. */
+  timerSkips: number;
   /** Highest prepared certificate at this height: carried in every VIEW-CHANGE and persist record. */
   prepared: PreparedCertificate | null;
   /** The last thing signed (or the restored record): the equivocation guard. */
@@ -125,6 +129,8 @@ export function initialState(config: EngineConfig): EngineState {
     view: 0,
     active: false,
     timerView: -1,
+    timerExtendedView: -1,
+    timerSkips: 0,
     prepared: null,
     lastSigned: null,
     round: newRound(),
@@ -161,5 +167,29 @@ export function timeoutFor(s: EngineState, view: number): number {
 export function scheduleTimer(s: EngineState, out: Effect[], view: number): void {
   if (!isValidator(s) || s.timerView === view) return;
   s.timerView = view;
+  s.timerSkips = 0;
   out.push({ kind: 'schedule-timeout', height: s.height, view, afterMs: timeoutFor(s, view) });
+}
+
+/**
+ * Progress in the current view (we accepted its proposal and voted for it): restart the view's
+ * timer once. Under load a round can be slow but moving; without this, a proposal that arrives
+ * late in its view is validated by everyone and then abandoned by a view change just before it
+ * would commit (seen in the cluster benchmark at max load). The timer already pending still fires
+ * and is skipped. Once per view: a leader that stalls after proposing delays the view change by one
+ * timer period at most.
+ */
+export function extendTimer(s: EngineState, out: Effect[]): void {
+  const view = s.view;
+  if (!isValidator(s) || s.timerView !== view || s.timerExtendedView === view) return;
+  s.timerExtendedView = view;
+  s.timerSkips++;
+  out.push({ kind: 'schedule-timeout', height: s.height, view, afterMs: timeoutFor(s, view) });
+}
+
+/** Forget timer restarts: a new height (or a finished one) starts with none. */
+export function resetTimer(s: EngineState): void {
+  s.timerView = -1;
+  s.timerExtendedView = -1;
+  s.timerSkips = 0;
 }

@@ -17,6 +17,10 @@ import type { Bytes, Effect, NewView, ViewChange } from './types.js';
 /** A view timer fired: unless stale, ask for the next view. */
 export function onTimeout(s: EngineState, height: number, view: number, out: Effect[]): void {
   if (!s.started || s.decided || !isValidator(s) || height !== s.height || view !== s.view || view >= MAX_VIEW) return;
+  if (s.timerSkips > 0) {
+    s.timerSkips--; // superseded by a restart on progress (extendTimer)
+    return;
+  }
   s.timerView = -1;
   sendViewChange(s, view + 1, out);
 }

@@ -66,12 +66,13 @@ describe('start', () => {
 });
 
 describe('normal-case phases (n = 4)', () => {
-  it('leader: proposal → persist, PRE-PREPARE, persist, PREPARE (persist always first)', () => {
+  it('leader: proposal → persist, PRE-PREPARE, persist, PREPARE (persist always first), then the view timer restarts', () => {
     const h = new Harness(V4[1]!, V4);
     h.start(H);
     const eff = h.propose(H, 0, 'a');
-    expect(kinds(eff)).toEqual(['persist', 'broadcast', 'persist', 'broadcast']);
-    const [p1, b1, p2, b2] = eff;
+    expect(kinds(eff)).toEqual(['persist', 'broadcast', 'persist', 'broadcast', 'schedule-timeout']);
+    const [p1, b1, p2, b2, t] = eff;
+    expect(t).toEqual({ kind: 'schedule-timeout', height: H, view: 0, afterMs: 1000 });
     expect(p1).toMatchObject({ kind: 'persist', record: { height: H, view: 0, phase: 'pre-prepare', blockHash: hashOf('a') } });
     expect(b1).toMatchObject({ kind: 'broadcast', msg: { type: MsgType.PrePrepare, height: H, view: 0, block: block('a') } });
     expect(p2).toMatchObject({ kind: 'persist', record: { phase: 'prepare', blockHash: hashOf('a') } });
@@ -87,7 +88,7 @@ describe('normal-case phases (n = 4)', () => {
     const eff = h.deliver(prePrepare(V4[1]!, H, 0, 'a'));
     expect(eff).toEqual([{ kind: 'validate-block', height: H, view: 0, blockHash: hashOf('a'), block: block('a') }]);
     const ok = h.validated(H, 0, 'a');
-    expect(kinds(ok)).toEqual(['persist', 'broadcast']);
+    expect(kinds(ok)).toEqual(['persist', 'broadcast', 'schedule-timeout']);
     expect(broadcasts(ok)[0]).toMatchObject({ type: MsgType.Prepare, height: H, view: 0, signer: V4[0]!.publicKey });
 
     const bad = new Harness(V4[0]!, V4);

@@ -45,6 +45,57 @@ describe('timeouts', () => {
     expect(h.timeout(H + 1, 7)).toEqual([]); // other height
   });
 
+  it('progress restarts the view timer once: the superseded timeout is skipped, the next one changes view', () => {
+    const h = new Harness(V[0]!, V);
+    h.start(H);
+    h.deliver(prePrepare(V[1]!, H, 0, 'a'));
+    const voted = h.validated(H, 0, 'a');
+    expect(ofKind(voted, 'schedule-timeout')).toEqual([{ kind: 'schedule-timeout', height: H, view: 0, afterMs: 1000 }]);
+    expect(h.timeout(H, 0)).toEqual([]); // the timer set at start, superseded
+    const eff = h.timeout(H, 0); // the restarted one: the round did not commit in time
+    expect(kinds(eff)).toEqual(['persist', 'broadcast', 'schedule-timeout']);
+    expect(broadcasts(eff)[0]).toMatchObject({ type: MsgType.ViewChange, height: H, view: 1 });
+  });
+
+  it('without progress the first timeout changes view; a restart never carries over to the next view or height', () => {
+    const h = new Harness(V[0]!, V);
+    h.start(H);
+    h.deliver(prePrepare(V[1]!, H, 0, 'z'));
+    expect(codes(h.validated(H, 0, 'z', false))).toEqual([ConsensusCode.InvalidBlock]); // an invalid proposal is no progress
+    expect(kinds(h.timeout(H, 0))).toEqual(['persist', 'broadcast', 'schedule-timeout']);
+
+    // progress in view 0 that then fails: view 1's timer is not skipped
+    const g = new Harness(V[0]!, V);
+    g.start(H);
+    g.deliver(prePrepare(V[1]!, H, 0, 'a'));
+    g.validated(H, 0, 'a');
+    g.timeout(H, 0);
+    g.timeout(H, 0);
+    expect(kinds(g.timeout(H, 1))).toEqual(['persist', 'broadcast', 'schedule-timeout']);
+    expect(broadcasts(g.log).filter((m) => m.type === MsgType.ViewChange).map((m) => m.view)).toEqual([1, 2]);
+
+    // progress at height H that committed: height H + 1 starts with a plain timer
+    const k = new Harness(V[0]!, V);
+    k.start(H);
+    k.deliver(prePrepare(V[1]!, H, 0, 'a'));
+    k.validated(H, 0, 'a');
+    for (const i of [1, 2]) k.deliver(prepare(V[i]!, H, 0, 'a'));
+    for (const i of [1, 2]) k.deliver(commit(V[i]!, H, 0, 'a'));
+    expect(kinds(k.log)).toContain('commit');
+    k.start(H + 1);
+    expect(kinds(k.timeout(H + 1, 0))).toEqual(['persist', 'broadcast', 'schedule-timeout']);
+  });
+
+  it('the restart is once per view: a second PREPARE path in the same view schedules nothing more', () => {
+    const h = new Harness(V[0]!, V);
+    h.start(H);
+    h.deliver(prePrepare(V[1]!, H, 0, 'a'));
+    h.validated(H, 0, 'a');
+    h.validated(H, 0, 'a'); // a repeated verdict
+    for (const i of [1, 2]) h.deliver(prepare(V[i]!, H, 0, 'a'));
+    expect(ofKind(h.log, 'schedule-timeout').filter((t) => t.view === 0)).toHaveLength(2); // start + one restart
+  });
+
   it('after sending VIEW-CHANGE(1) the replica no longer votes in view 0', () => {
     const h = new Harness(V[0]!, V);
     h.start(H);
@@ -94,8 +145,8 @@ describe('view change end to end (n = 4, instant delivery)', () => {
     const eff = h.deliver(viewChange(V[3]!, H, 1));
     expect(eff).toEqual([{ kind: 'request-proposal', height: H, view: 1 }]);
     const prop = h.propose(H, 1, 'b');
-    // the view-1 timer is already running since the VIEW-CHANGE, so none is scheduled again
-    expect(kinds(prop)).toEqual(['persist', 'broadcast', 'persist', 'broadcast']);
+    // the view-1 timer is running since the VIEW-CHANGE; its PREPARE (progress) restarts it once
+    expect(kinds(prop)).toEqual(['persist', 'broadcast', 'persist', 'broadcast', 'schedule-timeout']);
     expect(prop[0]).toMatchObject({ record: { view: 1, phase: 'pre-prepare', blockHash: hashOf('b') } });
     const [nv, vote] = broadcasts(prop) as [NewView, unknown];
     expect(nv).toMatchObject({ type: MsgType.NewView, view: 1, prePrepare: { view: 1, blockHash: hashOf('b') } });
