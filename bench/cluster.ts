@@ -1,7 +1,8 @@
 /**
  * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
  * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]
- *  [--memory-env on|off] [--heap-snapshot DIR]`
+ *  [--memory-env on|off] [--heap-snapshot DIR] [--observer 0-3] [--profile-node 0-3]`
+ * (TESTNET_LOG_DIR=DIR keeps every node's whole log in DIR/node<i>.log, e.g. to trace rounds)
  * (`--entry dist`, the default, compiles with tsc first and runs `node dist/src/cli.js`: the tsx
  * loader alone adds ~60 MB RSS per process and more per worker thread, which no operator runs)
  * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
@@ -46,6 +47,8 @@ const { values: args } = parseArgs({
     /** Pre-signed transactions for the max phase (it ends early if they run out). */
     'max-budget': { type: 'string', default: '60000' },
     'profile-node': { type: 'string' },
+    /** The node the finality watcher polls (getblockchaininfo every 20 ms, getblock per final height). */
+    observer: { type: 'string', default: '0' },
     /** dist: build and run the compiled node (what operators and the Docker image run); tsx: the sources. */
     entry: { type: 'string', default: 'dist' },
     /** on: nodes run with the memory settings operators get (src/commands/testnet.ts NODE_MEMORY_ENV); off: Node's defaults. */
@@ -58,6 +61,8 @@ const DURATION_MS = Number(args.duration) * 1000;
 const RATE = Number(args.rate);
 const PHASES = new Set(args.phases.split(','));
 const CONNS = Number(args.conns);
+const OBSERVER = Number(args.observer);
+if (!Number.isInteger(OBSERVER) || OBSERVER < 0 || OBSERVER > 3) throw new Error(`--observer must be a node index 0–3, got ${args.observer}`);
 const BATCH = Number(args.batch);
 const MEMPOOL_FULL = 10_000;
 /** Load in phase (c): kill at 4 s, then keep offering for up to 12 s more. */
@@ -110,7 +115,7 @@ try {
     note(`signed ${txs.length} transactions in ${Date.now() - s} ms`);
     return txs;
   };
-  const watch = new FinalityWatch(c, 0);
+  const watch = new FinalityWatch(c, OBSERVER);
   await watch.start();
 
   /** Wait for the accepted ones; their latencies (ms) and the time of the last finality. */

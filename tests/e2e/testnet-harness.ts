@@ -14,7 +14,7 @@
  *   h.stop(i) · h.kill(i) · h.pause(i) · h.resume(i) · h.start(i) · h.running(i) · await h.close()
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeAddress } from '../../chain/address.js';
 import { createSigner } from '../../chain/ed25519.js';
@@ -114,13 +114,17 @@ export class TestnetHarness {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = this.logs[i]!;
+    // TESTNET_LOG_DIR keeps every line of every node (for tracing rounds in a benchmark), not just the tail.
+    const full = process.env.TESTNET_LOG_DIR === undefined ? null : join(process.env.TESTNET_LOG_DIR, `node${i}.log`);
     // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.
     const keeper = (): ((b: Buffer) => void) => {
       let partial = '';
       return (b) => {
         const lines = (partial + b.toString()).split('\n');
         partial = lines.pop()!;
-        log.push(...lines.filter((l) => l.length > 0));
+        const kept = lines.filter((l) => l.length > 0);
+        log.push(...kept);
+        if (full !== null && kept.length > 0) appendFileSync(full, kept.join('\n') + '\n');
         if (log.length > LOG_LINES) log.splice(0, log.length - LOG_LINES);
       };
     };
