@@ -8,7 +8,8 @@ import { createBlock, type Block } from '../../chain/block.js';
 import { BLOCK_REWARD, TxKind } from '../../chain/constants.js';
 import { StoreCode } from '../../chain/errors.js';
 import { toHex } from '../../chain/hash.js';
-import { blockKey, heightKey, TIP_KEY, undoKey, utxoKey } from '../../chain/layout.js';
+import { blockKey, heightKey, TIP_KEY, txKey, undoKey, utxoKey } from '../../chain/layout.js';
+import { blockDelta, connectReadKeys, txidIndexChecked } from '../../chain/store-batch.js';
 import { ChainStore } from '../../chain/store.js';
 import { createTransaction, outpointKey, txSigningMessage, withSignatures } from '../../chain/transaction.js';
 import { OverlayView } from '../../chain/utxo.js';
@@ -193,6 +194,34 @@ describe('ChainStore: refusals leave the database untouched', () => {
     store = await ChainStore.open(dir);
     await store.connectBlock(next); // the valid block still connects afterwards
     expect(store.tip().height).toBe(2);
+  });
+
+  it('a transaction with inputs that repeats a chain txid is refused MissingInput; only input-less ones are looked up in the txid index', async () => {
+    const b = new ChainBuilder(7);
+    const s = await openInit(b);
+    const rng = new TestRng(7);
+    const [b1] = await grow(s, b, rng, 1, 0);
+    const owner = b.signers[0]!;
+    const g = b.genesis.txs[0]!.txid;
+    const u = createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid: g, prevIndex: 1, signature: new Uint8Array(64) }], outputs: [{ amount: 1000n, publicKey: owner.publicKey }] });
+    const x = withSignatures(u, [owner.sign(txSigningMessage(b.chainId, u.txid, 0))]);
+    const at = (height: number, prevHash: Uint8Array, txs: (typeof x)[]) =>
+      createBlock({ height, prevHash, timestampMs: height, proposer: owner.publicKey, view: 0, txs: [coinbaseTx(height, BLOCK_REWARD, owner.publicKey), ...txs] });
+    const b2 = at(2, b1!.hash, [x]);
+    // One index read per block here: the coinbase, the only transaction without inputs.
+    expect(connectReadKeys(b2, blockDelta(b2)).map((k) => toHex(k))).toEqual([toHex(utxoKey(g, 1)), toHex(txKey(b2.txs[0]!.txid))]);
+    expect(txidIndexChecked(b2)).toEqual([b2.txs[0]]);
+    await s.connectBlock(b2);
+    await s.close();
+    const snapshot = await dumpPrefix(dir, 'u');
+    store = await ChainStore.open(dir);
+    const st = store;
+    // The same transaction again in block 3: its input went when block 2 connected.
+    await expect(st.connectBlock(at(3, b2.hash, [x]))).rejects.toMatchObject({ code: StoreCode.MissingInput });
+    expect(st.tip()).toEqual({ height: 2, hash: b2.hash });
+    expect(await st.getTransaction(x.txid)).toMatchObject({ height: 2 });
+    await st.close();
+    expect(await dumpPrefix(dir, 'u')).toEqual(snapshot);
   });
 
   it('serializes concurrent connects: one wins, the other is NotTip', async () => {
