@@ -176,17 +176,15 @@ export function txSize(tx: Transaction): number {
   return tx.bytes.length;
 }
 
-/** 36-byte outpoint key `txid || u32le(index)` as a hex string, for maps. */
+/** 36-byte outpoint key `txid || u32le(index)` as a hex string, for maps (the one definition is `outputKey`). */
 export function outpointKey(txid: Uint8Array, index: number): string {
-  const b = Buffer.allocUnsafe(36);
-  b.set(txid, 0);
-  b.writeUInt32LE(index, 32);
-  return b.toString('hex');
+  if (txid.length !== 32) throw new TypeError(`txid must be 32 bytes, got ${txid.length}`);
+  return outputKey(Buffer.from(txid.buffer, txid.byteOffset, 32).toString('hex'), index);
 }
 
 const BYTE_HEX: readonly string[] = Array.from({ length: 256 }, (_, n) => n.toString(16).padStart(2, '0'));
 
-/** `outpointKey(txid, index)` from the txid's hex (a transaction's `txidHex`): its outputs' keys, without a Buffer each. */
+/** The outpoint key from the txid's hex (a transaction's `txidHex`): its outputs' keys, without a Buffer each. */
 export function outputKey(txidHex: string, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`output index ${index} is not a u32`);
   return txidHex + BYTE_HEX[index & 0xff]! + BYTE_HEX[(index >>> 8) & 0xff]! + BYTE_HEX[(index >>> 16) & 0xff]! + BYTE_HEX[index >>> 24]!;
