@@ -197,14 +197,20 @@ describe('transaction codec', () => {
     );
   });
 
-  it('outputKey(txid hex, n) is outpointKey(txid, n) for every u32 index, and refuses anything else', () => {
+  it('outputKey(txid hex, n) and outpointKey(txid, n) are hex(txid || u32le(n)) for every u32 index, and refuse anything else', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.oneof(fc.nat({ max: 300 }), fc.integer({ min: 0, max: 0xffffffff })), (txid, n) => {
-        expect(outputKey(Buffer.from(txid).toString('hex'), n)).toBe(outpointKey(txid, n));
+        const index = Buffer.alloc(4);
+        index.writeUInt32LE(n);
+        const definition = Buffer.concat([txid, index]).toString('hex');
+        expect(outputKey(Buffer.from(txid).toString('hex'), n)).toBe(definition);
+        expect(outpointKey(txid, n)).toBe(definition);
+        expect(outpointKey(new Uint8Array([9, ...txid]).subarray(1), n)).toBe(definition); // a view at an offset
       }),
       { numRuns: 500 },
     );
     for (const bad of [-1, 0x100000000, 1.5, Number.NaN]) expect(() => outputKey('00'.repeat(32), bad)).toThrow(RangeError);
+    for (const len of [0, 31, 33, 36]) expect(() => outpointKey(new Uint8Array(len), 0)).toThrow(TypeError);
   });
 
   it('a changed prevIndex gets its own outpoint (never a stale copy from the input it was spread from)', () => {
