@@ -7,6 +7,10 @@
  *    (so a vote never leaves before its record is durable), `commit` is in the store before the
  *    next one. Broadcasts go to the transport and are never looped back (the engine counts its
  *    own messages).
+ *  - A final block is committed in memory at once (the store holds its batch: a non-durable
+ *    connect) and lands on disk, fsynced, while the next height starts: its proposal is built and
+ *    validated in the meantime. The next `persist` waits for that landing, so nothing is signed
+ *    on top of a final block that is not on disk (docs/node.md "Commit and the next height").
  *  - After a commit, `start` for the next height follows once that step's effects are done. A
  *    validator first waits for work: transactions in the mempool (plus a short batching delay)
  *    or the idle block interval since the tip's timestamp. Waiting *before* `start` keeps the
@@ -93,6 +97,8 @@ export class ConsensusDriver {
   private failure: Error | null = null;
   private roundStartedAt = 0;
   private readonly log: Logger;
+  /** The last final block's write to disk while it is in flight: every `persist` waits for it. */
+  private landing: Promise<void> | null = null;
   /**
    * Blocks this node decoded (validated or proposed), keyed by the very bytes object the engine
    * hands back in `commit`: a commit then skips decoding thousands of transactions again.
@@ -162,6 +168,8 @@ export class ConsensusDriver {
     this.timers.clear();
     this.dropQueue();
     await this.pumping;
+    // The store's close lands it anyway; a failure here was already reported through onFatal.
+    await this.landing?.catch(() => undefined);
   }
 
   private later(ms: number, fn: () => void): NodeJS.Timeout | null {
@@ -245,6 +253,8 @@ export class ConsensusDriver {
         this.later(e.afterMs, () => this.enqueue({ kind: 'timeout', height: e.height, view: e.view, now: this.o.now() }));
         return null;
       case 'persist':
+        // Nothing is signed on top of a final block before that block is on disk.
+        if (this.landing !== null) await this.landing;
         saveRecord(this.o.stateFile, e.record);
         return null;
       case 'request-proposal':
@@ -313,7 +323,9 @@ export class ConsensusDriver {
       throw new Error(`final block ${e.height} ${toHex(e.blockHash)} does not extend the stored tip ${tip.height} ${toHex(tip.hash)}`);
     }
     // Validation's loaded inputs spare the connect a second read of them (used only at the same tip).
-    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true, inputs: known?.inputs });
+    // Held, not written: the batch lands (fsynced) while the next height starts; see `land`.
+    await this.o.store.connectBlock(block, encodeCommitCertificate(e.certificate), { final: true, inputs: known?.inputs, durable: false });
+    this.land();
     const removed = this.o.mempool.removeForBlock(block);
     this.o.evidence?.removeForBlock(block);
     this.o.finality.onFinal(block);
@@ -330,6 +342,22 @@ export class ConsensusDriver {
       'block final',
     );
     return { height: e.height + 1, tipTs: block.header.timestampMs };
+  }
+
+  /**
+   * Write the held final block to disk (one fsynced batch) without holding up the next height: on
+   * a loaded validator that write took 55–450 ms of every round (docs/performance.md). The next
+   * `persist` waits for it; a failed write stops the driver like a failed commit.
+   */
+  private land(): void {
+    const landing = this.o.store.flush();
+    this.landing = landing;
+    landing.then(
+      () => {
+        if (this.landing === landing) this.landing = null;
+      },
+      (err: Error) => this.fail(err),
+    );
   }
 
   private openGate(height: number, restored: PersistRecord | null, tipTs: number, immediately: boolean): void {

@@ -1,7 +1,8 @@
 /**
  * The consensus driver on a real LevelDB store and the real engine: every signed message leaves
- * only after its signing record is on disk, a failed persist stops everything after it, and a
- * restart from the record resumes (through a view change when the round was cut short).
+ * only after its signing record is on disk, a failed persist stops everything after it, a final
+ * block is written while the next height starts but before anything of that height is signed,
+ * and a restart from the record resumes (through a view change when the round was cut short).
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,6 +132,57 @@ describe('consensus driver', () => {
     expect(phases.filter((p) => p.endsWith('@0'))).toEqual([]);
     expect((await second.store.getBlockByHeight(1))!.header.view).toBeLessThanOrEqual(1);
     await second.store.close();
+  });
+
+  it('writes a final block while the next height starts, and signs nothing of that height before the block is on disk', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const sent: { height: number; landed: number }[] = [];
+    let landed = 0; // highest tip a finished flush made durable
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { store, driver } = await setup(dir, generateSecretKey(), { onSent: (m) => sent.push({ height: m.height, landed }) });
+    const realFlush = store.flush.bind(store);
+    store.flush = () => {
+      const tip = store.tip().height;
+      return gate.then(realFlush).then(() => void (landed = Math.max(landed, tip)));
+    };
+    await driver.boot();
+    // Block 1 is final and committed in memory; its write waits at the gate, yet height 2 runs:
+    // the proposal is built and stepped (with n = 1 one step decides it) and only the step's first
+    // PERSIST waits, so none of its messages has left.
+    await waitFor('height 2 decided in the engine', () => (driver.info().height === 2 && driver.info().phase === 'decided' ? true : undefined), 10_000);
+    expect(store.tip().height).toBe(1);
+    expect(store.finalized().height).toBe(1);
+    expect(sent.filter((m) => m.height === 1).length).toBeGreaterThan(0);
+    expect(sent.filter((m) => m.height >= 2)).toEqual([]);
+    release();
+    await waitFor('height 3 final', () => (store.tip().height >= 3 ? true : undefined), 10_000);
+    await driver.close();
+    // Every message of height h left after block h - 1 was durable.
+    for (const m of sent) expect(m.landed).toBeGreaterThanOrEqual(m.height - 1);
+    await store.close();
+    // Reopened: the blocks are on disk.
+    const again = await ChainStore.open(join(dir, 'chain'));
+    expect(again.tip().height).toBeGreaterThanOrEqual(3);
+    await again.close();
+  });
+
+  it('stops when a final block cannot be written: nothing of the next height is signed', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const sent: ConsensusMessage[] = [];
+    let fatal: Error | null = null;
+    const { store, driver } = await setup(dir, generateSecretKey(), { onSent: (m) => sent.push(m), onFatal: (e) => (fatal = e) });
+    store.flush = () => Promise.reject(new Error('disk full'));
+    await driver.boot();
+    await waitFor('the driver to fail', () => (fatal !== null ? true : undefined), 10_000);
+    expect(fatal!.message).toBe('disk full');
+    expect(driver.healthy).toBe(false);
+    expect(sent.filter((m) => m.height === 1).length).toBeGreaterThan(0);
+    expect(sent.filter((m) => m.height >= 2)).toEqual([]);
+    await driver.close();
+    await store.close();
   });
 
   it('refuses to boot from a damaged signing record', async () => {
