@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApikeyCommand } from './commands/apikey.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerClientCommands } from './commands/index.js';
+import { drainLogs } from './log-destination.js';
 import { VERSION } from './version.js';
 
 const program = new Command()
@@ -35,6 +36,9 @@ async function main(): Promise<void> {
     process.stderr.write(`timecoin: ${verbose && err instanceof Error ? err.stack : (err as Error).message}\n`);
     process.exitCode = 1;
   }
+  // A node's last log lines (a fatal error's among them) leave before the process does; a log
+  // reader that stopped reading is not waited for — its pending write would keep us alive.
+  if (!(await drainLogs(2_000))) process.exit();
 }
 
 void main();

@@ -6,6 +6,7 @@
  * a logger" — redaction is the safety net, not the plan.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { NonBlockingLogDestination } from './log-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -46,7 +47,10 @@ export function redactPaths(): string[] {
 /** Options of `createLogger`. */
 export interface LoggerOptions {
   readonly level: LogLevel;
-  /** Where lines go: a stream, a file path (appended) or a file descriptor. Default: stdout. */
+  /**
+   * Where lines go: a stream, a file path (appended) or a file descriptor. Default: stdout. Paths
+   * and descriptors are written without ever blocking the process (src/log-destination.ts).
+   */
   readonly destination?: DestinationStream | string | number;
   /** Static fields on every line (e.g. `{network}`); never put secrets here. */
   readonly base?: Record<string, unknown>;
@@ -57,7 +61,7 @@ export function createLogger(options: LoggerOptions): Logger {
   if (!(LOG_LEVELS as readonly string[]).includes(options.level)) throw new TypeError(`unknown log level ${String(options.level)}`);
   const d = options.destination;
   const dest: DestinationStream =
-    d === undefined ? pino.destination({ dest: 1, sync: true }) : typeof d === 'string' || typeof d === 'number' ? pino.destination({ dest: d, sync: true, mkdir: true }) : d;
+    d === undefined ? NonBlockingLogDestination.toDescriptor(1) : typeof d === 'number' ? NonBlockingLogDestination.toDescriptor(d) : typeof d === 'string' ? NonBlockingLogDestination.toFile(d) : d;
   return pino(
     {
       level: options.level,

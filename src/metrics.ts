@@ -7,6 +7,7 @@
  * cardinality bounded and the output passing `promtool check metrics`. docs/metrics.md lists them.
  */
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { droppedLogLines } from './log-destination.js';
 
 export const METRIC_PREFIX = 'timecoin_';
 
@@ -74,6 +75,8 @@ export interface Metrics {
   readonly rpcRequests: Counter<'method' | 'code'>;
   readonly rpcRequestDuration: Histogram<'method'>;
   readonly rpcHttpResponses: Counter<'status'>;
+  // process
+  readonly logLinesDropped: Counter;
 }
 
 /** Round and finality times: PBFT rounds take tens of ms on a LAN and up to the 60 s timeout cap. */
@@ -193,5 +196,21 @@ export function createMetrics(registry: Registry): Metrics {
       labelNames: ['status'] as const,
       registers,
     }),
+    logLinesDropped: droppedLogLinesCounter(n('log_lines_dropped_total'), registers),
   };
+}
+
+/** A counter that reads src/log-destination.ts's process-wide drop count at each scrape. */
+function droppedLogLinesCounter(name: string, registers: Registry[]): Counter {
+  let reported = 0;
+  return new Counter({
+    name,
+    help: 'Log lines dropped because the log output (stdout or the log file) was not written fast enough.',
+    registers,
+    collect() {
+      const now = droppedLogLines();
+      if (now > reported) this.inc(now - reported);
+      reported = now;
+    },
+  });
 }

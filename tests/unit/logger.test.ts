@@ -90,7 +90,7 @@ describe('logger', () => {
     const path = join(dir, 'logs', 'node.log');
     const log = createLogger({ level: 'info', destination: path });
     log.info({ apiKey: SECRET }, 'to file');
-    log.flush();
+    await new Promise<void>((resolve) => log.flush(() => resolve()));
     const text = await readFile(path, 'utf8');
     expect(JSON.parse(text.trim())).toMatchObject({ msg: 'to file', apiKey: REDACTED });
     expect(text).not.toContain(SECRET);
