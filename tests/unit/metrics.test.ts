@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Registry } from 'prom-client';
 import { createMetrics, rpcMethodLabel, type Metrics } from '../../src/metrics.js';
+import { droppedLogLines, NonBlockingLogDestination } from '../../src/log-destination.js';
 
 /** SPEC §7: every required metric with its type and label names. */
 const REQUIRED: [string, string, string[]][] = [
@@ -160,8 +162,22 @@ describe('metrics', () => {
   it('docs/metrics.md documents every timecoin metric (process defaults aside)', async () => {
     const doc = await readFile(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
     const own = [...parseExposition(await exposition()).keys()].filter((n) => !/^timecoin_(process|nodejs)_/.test(n));
-    expect(own.length).toBe(REQUIRED.length + 3);
+    expect(own.length).toBe(REQUIRED.length + 4);
     for (const name of own) expect(doc, name).toContain(`| \`${name}\` |`);
+  });
+
+  it('log_lines_dropped_total counts every log line this process dropped', async () => {
+    const registry = new Registry();
+    createMetrics(registry);
+    const scrape = async (): Promise<number> => parseExposition(await registry.metrics()).get('timecoin_log_lines_dropped_total')!.samples[0]!.value;
+    const first = await scrape();
+    expect(first).toBe(droppedLogLines());
+    // A 10-byte queue bound: every line is dropped at once (to /dev/null, nothing waits).
+    const dest = new NonBlockingLogDestination(openSync('/dev/null', 'w'), 10, true);
+    for (let i = 0; i < 3; i++) dest.write(`${JSON.stringify({ msg: 'dropped', i })}\n`);
+    dest.close();
+    expect(await scrape()).toBe(first + 3);
+    expect(await scrape()).toBe(first + 3);
   });
 
   it('declaring twice on one registry throws; two registries are independent', () => {
