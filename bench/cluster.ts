@@ -8,7 +8,7 @@
  * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
  *
  * Before the cluster starts, V₁ (single-core verifications/s) is measured by bench/chain.ts's own
- * `benchVerifyAndAdmission`; the ceiling is 2 cores × V₁ ÷ 4 nodes (every node verifies every
+ * `benchVerifyAndAdmission` (the median of three runs); the ceiling is 2 cores × V₁ ÷ 4 nodes (every node verifies every
  * transaction once). The faucet is pre-split (bench/cluster-lib.ts) into one output per load
  * transaction over `--keys` distinct keys, and every load transaction is signed before its phase.
  *
@@ -77,8 +77,11 @@ const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 note(`cores ${availableParallelism()}, load average ${load()}`);
 benchVerifyAndAdmission(500, 100); // warm-up
-const { v1 } = benchVerifyAndAdmission(6_000, 200);
-emit('verify_per_sec_single_core', v1, 'verify/s');
+// The median of three 6,000-verify runs: one run (~1.2 s) measured 4,820–5,996 verify/s on this
+// shared VM, which moved the ratio by a fifth on its own.
+const v1Runs = [0, 1, 2].map(() => benchVerifyAndAdmission(6_000, 200).v1).sort((a, b) => a - b);
+const v1 = v1Runs[1]!;
+emit('verify_per_sec_single_core', v1, 'verify/s', { runs: v1Runs.map(Math.round) });
 const ceiling = (2 * v1) / 4;
 
 const budget = {
