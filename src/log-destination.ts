@@ -108,8 +108,8 @@ export class NonBlockingLogDestination {
   drain(timeoutMs: number): Promise<boolean> {
     if (!this.writing) return Promise.resolve(true);
     return new Promise((resolve) => {
+      // Not unref'd: a process on its way out waits for its last lines this long, no longer.
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
       this.drainWaiters.push(() => {
         clearTimeout(timer);
         resolve(true);
