@@ -39,7 +39,7 @@ export function step(state: EngineState, input: Input): StepResult {
       onBlockValidated(state, input.height, input.blockHash, input.valid, out);
       break;
     case 'proposal':
-      onProposal(state, input.height, input.view, input.block, input.validated !== false, out);
+      onProposal(state, input.height, input.view, input.block, out);
       break;
   }
   drain(state, out);

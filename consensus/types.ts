@@ -147,12 +147,7 @@ export type Input =
   /** The driver's verdict on a block it was asked to validate. */
   | { readonly kind: 'block-validated'; readonly height: number; readonly view: number; readonly blockHash: Bytes; readonly valid: boolean; readonly now: number }
   /** The driver's block for a `request-proposal` (sent once transactions are available or the idle interval passed). */
-  /**
-   * This node's own block for (height, view), from `request-proposal`. `validated: false`: the
-   * driver has not checked it yet — the engine sends the PRE-PREPARE at once, asks for the check
-   * (`validate-block`) like any replica, and PREPAREs only on a valid verdict. Default: checked.
-   */
-  | { readonly kind: 'proposal'; readonly height: number; readonly view: number; readonly block: Bytes; readonly now: number; readonly validated?: boolean };
+  | { readonly kind: 'proposal'; readonly height: number; readonly view: number; readonly block: Bytes; readonly now: number };
 
 export type Effect =
   | { readonly kind: 'broadcast'; readonly msg: ConsensusMessage }

@@ -124,17 +124,15 @@ export function onNewView(s: EngineState, nv: NewView, from: string | undefined,
 }
 
 /** The driver's block for our `request-proposal`; stale or unasked-for proposals are ignored. */
-export function onProposal(s: EngineState, height: number, view: number, block: Bytes, validated: boolean, out: Effect[]): void {
+export function onProposal(s: EngineState, height: number, view: number, block: Bytes, out: Effect[]): void {
   if (!s.started || s.decided || height !== s.height || view !== s.view || !isLeader(s, view)) return;
   const pending = s.round.pendingNewView;
   const due = view === 0 ? s.active && !s.round.proposals.has(0) : pending !== null && pending.view === view && !s.active;
   if (!due) return;
   const hash = block.length <= MAX_BLOCK_SIZE ? safeHash(s.config.hashBlock, block) : null;
   if (hash === null) return rejected(out, ConsensusCode.InvalidBlock, 'own proposal is oversized or does not hash');
-  // A block the driver built and checked needs no second check. An unchecked one (view 0: the
-  // leader's check runs alongside its replicas') is checked before we PREPARE it, like theirs: a
-  // PRE-PREPARE proposes, only a PREPARE vouches for the block.
-  if (validated) s.round.validity.set(toHex(hash), true);
+  // The driver built this block for us: no need to ask it to validate its own work.
+  s.round.validity.set(toHex(hash), true);
   if (view > 0) return sendNewView(s, view, pending!.viewChanges, hash, block, out);
   const signer = s.config.signer!;
   const sent = signAndSend(s, out, 0, 'pre-prepare', hash, () => [signPrePrepare(signer, s.ctx.chainId, height, 0, hash, block)]);

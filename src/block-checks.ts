@@ -42,15 +42,6 @@ export interface BlockChecksOptions {
   readonly maxBlockTransactions?: number;
 }
 
-/** This leader's block: `validated` false when it still has to be checked (before this node PREPAREs it). */
-export interface Proposed {
-  readonly block: Block;
-  /** Why the pool's block was replaced by a smaller one (null: it was not). */
-  readonly fallback: string | null;
-  readonly inputs?: LoadedInputs;
-  readonly validated: boolean;
-}
-
 /** Validates proposals and builds this node's own. */
 export class BlockChecks {
   private parentCache: { hash: string; timestampMs: number } | null = null;
@@ -122,11 +113,10 @@ export class BlockChecks {
   /**
    * This leader's block for (height, view): mempool transactions by fee rate, the coinbase paying
    * reward + fees to the registered owner (else `rewardPublicKey`), pending evidence first. It is
-   * validated like anyone else's (at view 0 without evidence: after it is proposed, see below);
-   * if a block checked here is invalid, it falls back to evidence only, then
+   * validated like anyone else's; if that block is invalid, it falls back to evidence only, then
    * pool only, then an empty block, so the chain keeps going.
    */
-  async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<Proposed | null> {
+  async propose(height: number, view: number, signer: Signer, rewardPublicKey: Uint8Array, mempool: Mempool): Promise<{ block: Block; fallback: string | null; inputs?: LoadedInputs } | null> {
     const tip = this.o.store.tip();
     if (height !== tip.height + 1) return null;
     // Strictly after the parent (a rule), and never behind our own clock.
@@ -137,26 +127,20 @@ export class BlockChecks {
     const params = { height, prevHash: tip.hash, timestampMs, proposer: signer.publicKey, view, rewardPublicKey: owner, reward: BLOCK_REWARD, maxTransactions: this.o.maxBlockTransactions };
     const evidence = this.o.evidence?.select(height, this.masternodes(), this.o.chainId) ?? [];
     const full = assembleBlock({ ...params, mempool, evidence });
-    // View 0 without evidence: proposed unchecked, and checked alongside the replicas (the engine
-    // asks before this node PREPAREs it). Its check took 100–425 ms on a loaded leader, all of
-    // it on every round's critical path (docs/performance.md). With evidence the full block can
-    // legitimately fail (a pool spend of a penalized collateral), so it is checked first and the
-    // fallbacks below apply; a view change's proposal is checked first too.
-    if (view === 0 && evidence.length === 0) return { block: full, fallback: null, validated: false };
     const verdict = await this.validate(full, height, view);
-    if (verdict.valid) return { block: full, fallback: null, inputs: verdict.inputs, validated: true };
+    if (verdict.valid) return { block: full, fallback: null, inputs: verdict.inputs };
     const none = new Mempool({ chainId: this.o.chainId, sigCache: null });
     if (evidence.length > 0) {
       // Evidence first: e.g. a pool transaction spends a collateral the evidence penalizes; once
       // the evidence is final, removeForBlock drops that spend, so the offender cannot escape.
       const onlyEvidence = assembleBlock({ ...params, mempool: none, evidence });
-      if ((await this.validate(onlyEvidence, height, view)).valid) return { block: onlyEvidence, fallback: verdict.reason, validated: true };
+      if ((await this.validate(onlyEvidence, height, view)).valid) return { block: onlyEvidence, fallback: verdict.reason };
       const noEvidence = assembleBlock({ ...params, mempool });
-      if ((await this.validate(noEvidence, height, view)).valid) return { block: noEvidence, fallback: verdict.reason, validated: true };
+      if ((await this.validate(noEvidence, height, view)).valid) return { block: noEvidence, fallback: verdict.reason };
     }
     const bare = assembleBlock({ ...params, mempool: none });
     const second = await this.validate(bare, height, view);
     if (!second.valid) throw new Error(`own empty block at height ${height} is invalid: ${second.reason}`);
-    return { block: bare, fallback: verdict.reason, validated: true };
+    return { block: bare, fallback: verdict.reason };
   }
 }

@@ -298,18 +298,15 @@ export class ConsensusDriver {
     const made = await this.o.checks.propose(height, view, signer, this.o.rewardPublicKey, this.o.mempool);
     if (made === null) return;
     if (made.fallback !== null) this.log.error({ height, reason: made.fallback }, 'mempool yielded an invalid block; proposing an empty one');
-    this.log.debug({ height, view, txs: made.block.txs.length - 1, checked: made.validated }, 'proposing');
+    this.log.debug({ height, view, txs: made.block.txs.length - 1 }, 'proposing');
     this.decoded.set(made.block.bytes, { block: made.block, inputs: made.inputs });
-    this.enqueue({ kind: 'proposal', height, view, block: made.block.bytes, now: this.o.now(), validated: made.validated });
+    this.enqueue({ kind: 'proposal', height, view, block: made.block.bytes, now: this.o.now() });
   }
 
   private async validate(e: Extract<Effect, { kind: 'validate-block' }>): Promise<void> {
-    // Our own unchecked proposal is checked as the Block we built (no second decode).
-    const own = this.decoded.get(e.block);
-    const v = await this.o.checks.validate(own?.block ?? e.block, e.height, e.view);
+    const v = await this.o.checks.validate(e.block, e.height, e.view);
     if (v.valid) this.decoded.set(e.block, { block: v.block, inputs: v.inputs });
-    if (!v.valid && own !== undefined) this.log.error({ height: e.height, view: e.view, reason: v.reason }, 'own proposal is invalid: the mempool yielded an invalid block; not voting for it');
-    else if (!v.valid) this.log.warn({ height: e.height, view: e.view, hash: toHex(e.blockHash), reason: v.reason }, 'proposed block refused');
+    if (!v.valid) this.log.warn({ height: e.height, view: e.view, hash: toHex(e.blockHash), reason: v.reason }, 'proposed block refused');
     this.enqueue({ kind: 'block-validated', height: e.height, view: e.view, blockHash: e.blockHash, valid: v.valid, now: this.o.now() });
   }
 

@@ -149,9 +149,9 @@ describe('consensus driver', () => {
     };
     await driver.boot();
     // Block 1 is final and committed in memory; its write waits at the gate, yet height 2 runs:
-    // the proposal is built and stepped into the engine, and only that step's first PERSIST (of
-    // the PRE-PREPARE) waits, so none of its messages has left.
-    await waitFor('height 2 proposed in the engine', () => (driver.info().height === 2 && driver.info().phase === 'prepare' ? true : undefined), 10_000);
+    // the proposal is built and stepped (with n = 1 one step decides it) and only the step's first
+    // PERSIST waits, so none of its messages has left.
+    await waitFor('height 2 decided in the engine', () => (driver.info().height === 2 && driver.info().phase === 'decided' ? true : undefined), 10_000);
     expect(store.tip().height).toBe(1);
     expect(store.finalized().height).toBe(1);
     expect(sent.filter((m) => m.height === 1).length).toBeGreaterThan(0);

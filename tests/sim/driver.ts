@@ -246,10 +246,7 @@ export class SimNode {
         if (block === null) return;
         // 80–330 ms: the node waits for transactions or its idle interval before proposing; it
         // also keeps a run to a handful of heights per virtual second.
-        // As src/driver.ts: a view-0 proposal may go out unchecked, and the engine then asks for
-        // its check before this node PREPAREs it — exercised here on every other height.
-        const validated = !(e.view === 0 && e.height % 2 === 0);
-        w.later(this.index, this.incarnation, 80 + this.rng.int(250), { kind: 'proposal', height: e.height, view: e.view, block, validated });
+        w.later(this.index, this.incarnation, 80 + this.rng.int(250), { kind: 'proposal', height: e.height, view: e.view, block });
         return;
       }
       case 'validate-block': {

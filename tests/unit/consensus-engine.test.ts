@@ -82,29 +82,6 @@ describe('normal-case phases (n = 4)', () => {
     expect(h.propose(H, 0, 'b')).toEqual([]);
   });
 
-  it('leader with an unchecked proposal: PRE-PREPARE at once and validate-block; PREPARE only on a valid verdict, never on an invalid one', () => {
-    const h = new Harness(V4[1]!, V4);
-    h.start(H);
-    const eff = h.propose(H, 0, 'a', false);
-    expect(kinds(eff)).toEqual(['persist', 'broadcast', 'validate-block']);
-    expect(eff[1]).toMatchObject({ kind: 'broadcast', msg: { type: MsgType.PrePrepare, height: H, view: 0, block: block('a') } });
-    expect(eff[2]).toEqual({ kind: 'validate-block', height: H, view: 0, blockHash: hashOf('a'), block: block('a') });
-    const ok = h.validated(H, 0, 'a');
-    expect(kinds(ok)).toEqual(['persist', 'broadcast', 'schedule-timeout']);
-    expect(ok[1]).toMatchObject({ kind: 'broadcast', msg: { type: MsgType.Prepare, blockHash: hashOf('a'), signer: V4[1]!.publicKey } });
-
-    const bad = new Harness(V4[1]!, V4);
-    bad.start(H);
-    bad.propose(H, 0, 'a', false);
-    expect(codes(bad.validated(H, 0, 'a', false))).toEqual([ConsensusCode.InvalidBlock]);
-    expect(broadcasts(bad.log).map((m) => m.type)).toEqual([MsgType.PrePrepare]);
-    // The others' PREPAREs alone never make it vote: it stays out of that block's quorum.
-    bad.deliver(prepare(V4[0]!, H, 0, 'a'));
-    bad.deliver(prepare(V4[2]!, H, 0, 'a'));
-    bad.deliver(prepare(V4[3]!, H, 0, 'a'));
-    expect(broadcasts(bad.log).map((m) => m.type)).toEqual([MsgType.PrePrepare]);
-  });
-
   it('replica: PRE-PREPARE → validate-block; valid → PREPARE; invalid → nothing but invalid-block', () => {
     const h = new Harness(V4[0]!, V4);
     h.start(H);

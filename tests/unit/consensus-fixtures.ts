@@ -132,8 +132,8 @@ export class Harness {
   timeout(height: number, view: number): Effect[] {
     return this.step({ kind: 'timeout', height, view, now: 0 });
   }
-  propose(height: number, view: number, label: string, validated?: boolean): Effect[] {
-    return this.step({ kind: 'proposal', height, view, block: block(label), now: 0, ...(validated === undefined ? {} : { validated }) });
+  propose(height: number, view: number, label: string): Effect[] {
+    return this.step({ kind: 'proposal', height, view, block: block(label), now: 0 });
   }
 }
 

@@ -96,29 +96,12 @@ describe('the leader proposal', () => {
     const checks = new BlockChecks({ store: c.store, chainId: c.chainId, sigCache: new SignatureCache(), validatorsAt, now: () => Date.now(), evidence });
     const made = (await checks.propose(height, 0, operator(leader), operator(leader).publicKey, pool()))!;
     expect(made.fallback).toBeNull();
-    expect(made.validated).toBe(true); // with evidence the block is checked before it is proposed
     expect(made.block.txs.map((t) => t.kind)).toEqual([TxKind.Coinbase, TxKind.Evidence]);
     expect(made.block.txs[0]!.outputs.map((o) => toHex(o.publicKey))).toEqual([toHex(owner(leader).publicKey)]);
     expect(made.block.txs[0]!.outputs[0]!.amount).toBe(BLOCK_REWARD);
     expect((await checks.validate(made.block.bytes, height, 0)).valid).toBe(true);
     await c.store.connectBlock(made.block);
     expect(c.store.validatorSetAt(height + 1).some((k) => bytesEqual(k, operator(offender).publicKey))).toBe(false);
-  });
-});
-
-describe('when the leader checks its own block', () => {
-  it('view 0 without evidence: proposed unchecked (the engine asks before this node votes); a view change\'s and an evidence block: checked first', async () => {
-    const height = c.store.tip().height + 1;
-    const validatorsAt = (h: number) => c.store.validatorSetAt(h);
-    const checks = new BlockChecks({ store: c.store, chainId: c.chainId, sigCache: new SignatureCache(), validatorsAt, now: () => Date.now() });
-    const leaderAt = (view: number) => [0, 1, 2, 3].find((i) => bytesEqual(operator(i).publicKey, leaderOf(validatorsAt(height), height, view)))!;
-    const first = (await checks.propose(height, 0, operator(leaderAt(0)), operator(leaderAt(0)).publicKey, pool()))!;
-    expect(first).toMatchObject({ validated: false, fallback: null });
-    expect(first.inputs).toBeUndefined();
-    expect((await checks.validate(first.block, height, 0)).valid).toBe(true);
-    const later = (await checks.propose(height, 1, operator(leaderAt(1)), operator(leaderAt(1)).publicKey, pool()))!;
-    expect(later).toMatchObject({ validated: true, fallback: null });
-    expect(later.inputs).toBeDefined();
   });
 });
 
