@@ -8,8 +8,8 @@
  * (`npm run bench:cluster`). Prints JSON lines `{"name","value","unit"}`; never pass/fail.
  *
  * Before the cluster starts, V₁ (single-core verifications/s) is measured by bench/chain.ts's own
- * `benchVerifyAndAdmission` (the median of three runs); the ceiling is 2 cores × V₁ ÷ 4 nodes (every node verifies every
- * transaction once). The faucet is pre-split (bench/cluster-lib.ts) into one output per load
+ * `benchVerifyAndAdmission` (the median of three runs); the ceiling is 2 cores × V₁ ÷ 4 nodes
+ * (every node verifies every transaction once). The faucet is pre-split (bench/cluster-lib.ts) into one output per load
  * transaction over `--keys` distinct keys, and every load transaction is signed before its phase.
  *
  * (a) max: `--conns` connections send `--batch`-transaction JSON-RPC batches back to back for

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../chain/hash.js';
 import { ChainStore } from '../../chain/store.js';
 import { loadRecord } from '../../src/consensus-state.js';
-import { Rpc, devApiKey, devWallet, freePort, tempDir, transfer, waitFor } from './helpers.js';
+import { Rpc, devApiKey, devWallet, freePort, tempDir, transfer, waitFor, waitForHealth } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -42,15 +42,7 @@ async function startNode(datadir: string): Promise<{ proc: Proc; rpc: Rpc; port:
   const port = await freePort();
   const proc = runCli(['start', '--dev', '--datadir', datadir, '--rpc-port', String(port)], NODE_ENV);
   const url = `http://127.0.0.1:${port}/`;
-  await waitFor(
-    'the node to answer /health',
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`node exited early: ${proc.stderr()}`);
-      return (await fetch(new URL('health', url))).status === 200 ? true : undefined;
-    },
-    30_000,
-    100,
-  );
+  await waitForHealth(url, proc.child, proc.stderr);
   return { proc, rpc: new Rpc(url, devApiKey(datadir)), port };
 }
 

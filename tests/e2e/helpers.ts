@@ -89,6 +89,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   }
 }
 
+/** Wait until a node process answers /health at `url` with 200; fails at once if it exited (`stderr`: what it said). */
+export async function waitForHealth(url: string, child: { readonly exitCode: number | null }, stderr: () => string): Promise<void> {
+  await waitFor(
+    'the node to answer /health',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`node exited early: ${stderr()}`);
+      return (await fetch(new URL('health', url))).status === 200 ? true : undefined;
+    },
+    30_000,
+    100,
+  );
+}
+
 /** The dev wallet of a datadir, as a signer. */
 export function devWallet(datadir: string): { address: string; signer: Signer } {
   const w = JSON.parse(readFileSync(join(datadir, 'dev-wallet.json'), 'utf8')) as { address: string; privateKey: string };

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rpc, devApiKey, freePort, tempDir, waitFor } from './helpers.js';
+import { Rpc, devApiKey, freePort, tempDir, waitFor, waitForHealth } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dirs: string[] = [];
@@ -31,15 +31,7 @@ async function startUnread(): Promise<{ child: ChildProcess; url: string; rpc: R
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}/`;
-  await waitFor(
-    'the node to answer /health',
-    async () => {
-      if (child.exitCode !== null) throw new Error(`node exited early: ${err}`);
-      return (await fetch(new URL('health', url))).status === 200 ? true : undefined;
-    },
-    30_000,
-    100,
-  );
+  await waitForHealth(url, child, () => err);
   return { child, url, rpc: new Rpc(url, devApiKey(datadir)), exited };
 }
 
