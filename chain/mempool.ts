@@ -8,12 +8,13 @@
  */
 import { DEFAULT_MAX_MEMPOOL_TRANSACTIONS, DEFAULT_MIN_FEE_RATE, MAX_MONEY, TxKind } from './constants.js';
 import type { SignatureCache } from './ed25519.js';
-import { DEFAULT_MAX_MEMPOOL_BYTES, type AcceptResult, type LoadedChainView, type MempoolConfig, type MempoolOutput, type MempoolStore, type ReadmitResult, type RemoveResult } from './mempool-types.js';
+import { DEFAULT_MAX_MEMPOOL_BYTES, RECENT_CONFIRMED_MAX, type AcceptResult, type LoadedChainView, type MempoolConfig, type MempoolOutput, type MempoolStore, type ReadmitResult, type RemoveResult } from './mempool-types.js';
 import { RuleCode, RuleError } from './errors.js';
 import { compareFeeRate, meetsFeeRate } from './fee-rate.js';
 import { bytesEqual, toHex } from './hash.js';
 import { IndexedHeap } from './heap.js';
 import { PoolIndex, type MempoolEntry, type PoolEntry } from './mempool-index.js';
+import { RecentTxids } from './recent-txids.js';
 import { outpointKey, outputKey, type Transaction, type TxOutput } from './transaction.js';
 import { checkTxInputs } from './tx-inputs.js';
 import { checkRegistrationPayload, checkTxSanity } from './tx-rules.js';
@@ -63,6 +64,8 @@ export class Mempool {
   private readonly registry: (() => RegistryView) | undefined;
   private readonly pool = new PoolIndex();
   private readonly byFeeRate = new IndexedHeap<PoolEntry>(cheaperFirst);
+  /** Txids of the last blocks' transactions: late gossip copies are refused without a store read. */
+  private readonly confirmed = new RecentTxids(RECENT_CONFIRMED_MAX);
   private seq = 0;
 
   constructor(config: MempoolConfig) {
@@ -200,6 +203,7 @@ export class Mempool {
    */
   async acceptWithStore(tx: Transaction, store: MempoolStore, loaded?: LoadedChainView | null): Promise<AcceptResult> {
     if (this.pool.get(tx.txidHex) !== undefined) reject(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
+    if (this.confirmed.has(tx.txidHex)) reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
     // A view loaded across a block connect could admit a spend of an output that block just
     // spent, and the next assembled block would be invalid: retry on a stable tip.
     for (let attempt = 0; attempt < MAX_VIEW_ATTEMPTS; attempt++) {
@@ -209,7 +213,7 @@ export class Mempool {
       // A transaction in the chain has spent its inputs, so when every input is still unspent
       // (in the chain view or a pool parent) it cannot be there: the txid-index read (a LevelDB
       // get per admission, ~8% of a loaded node's CPU) is needed only otherwise.
-      if (!this.inputsUnspent(tx, view) && (await store.getTransaction(tx.txid)) != null) {
+      if (!this.inputsUnspent(tx, view) && (await store.hasTransaction(tx.txid))) {
         reject(RuleCode.AlreadyInChain, 'transaction already in the chain');
       }
       const now = store.tip();
@@ -235,6 +239,7 @@ export class Mempool {
   removeForBlock(block: Block): RemoveResult {
     let included = 0;
     for (const tx of block.txs) {
+      this.confirmed.add(tx.txidHex);
       const e = this.pool.get(tx.txidHex);
       if (e !== undefined) {
         this.removeEntry(e);
@@ -267,6 +272,7 @@ export class Mempool {
   readmit(txs: readonly Transaction[], view: UtxoView, height: number): ReadmitResult {
     let readmitted = 0;
     let dropped = 0;
+    for (const tx of txs) this.confirmed.delete(tx.txidHex);
     for (const tx of txs) {
       if (tx.kind === TxKind.Coinbase) continue;
       try {
@@ -294,6 +300,11 @@ export class Mempool {
   async readmitWithStore(txs: readonly Transaction[], store: MempoolStore): Promise<ReadmitResult> {
     const candidates = txs.filter((t) => t.kind !== TxKind.Coinbase);
     return this.readmit(candidates, await store.loadView(candidates), store.tip().height);
+  }
+
+  /** Whether `txidHex` was in one of the last connected blocks (at most RECENT_CONFIRMED_MAX txids remembered). */
+  recentlyConfirmed(txidHex: string): boolean {
+    return this.confirmed.has(txidHex);
   }
 
   /** Whether the pool holds `txid` (bytes or hex). */

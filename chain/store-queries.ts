@@ -117,6 +117,11 @@ export async function getBlockHash(db: KeyReader, height: number): Promise<Uint8
   return v;
 }
 
+/** Whether `txid` is in a connected block: the txid index alone, no block read. */
+export async function hasTransaction(db: KeyReader, txid: Uint8Array): Promise<boolean> {
+  return (await db.get(txKey(txid))) !== undefined;
+}
+
 /** A confirmed transaction by txid, decoding only its byte range of the block. */
 export async function getTransaction(db: KeyReader, txid: Uint8Array): Promise<TxRecord | undefined> {
   const raw = await db.get(txKey(txid));

@@ -53,6 +53,7 @@ import {
   getBlock,
   getBlockHash,
   getTransaction,
+  hasTransaction,
   readFinalRange,
   scanUtxoSet,
   type RawFinalBlock,
@@ -588,6 +589,12 @@ export class ChainStore {
     this.ensureOpen();
     const raw = await this.readOne(blockMetaKey(hash));
     return raw === undefined ? undefined : decodeBlockMeta(raw);
+  }
+
+  /** Whether `txid` is in a connected block (the txid index; no block read). */
+  async hasTransaction(txid: Uint8Array): Promise<boolean> {
+    this.ensureOpen();
+    return hasTransaction(this.reader, txid);
   }
 
   /** A confirmed transaction with its block hash and height. */

@@ -131,7 +131,7 @@ export class TxGossip {
     await this.net.onGossip('tx', async (payload, from) => {
       // In order: a batch may carry a parent and then its child.
       const txs = decodeTxBatch(payload);
-      const pre = await this.deps.preverify?.(txs.filter((t) => !this.seen.has(t.txidHex)));
+      const pre = await this.deps.preverify?.(txs.filter((t) => !this.known(t.txidHex)));
       for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
     });
   }
@@ -145,7 +145,7 @@ export class TxGossip {
   async acceptFromPeer(tx: Transaction, from?: string, loaded?: LoadedChainView | null): Promise<boolean> {
     const id = tx.txidHex;
     if (from !== undefined) this.senders.note(id, from);
-    if (this.seen.has(id) || this.deps.mempool.has(tx.txid)) return false;
+    if (this.known(id)) return false;
     try {
       await this.deps.mempool.acceptWithStore(tx, this.deps.store, loaded);
     } catch (err) {
@@ -157,6 +157,11 @@ export class TxGossip {
     this.deps.onAccepted(tx);
     this.announce(tx);
     return true;
+  }
+
+  /** Gossiped already, pooled, or confirmed lately: a copy needs no check (under load most copies are one of these). */
+  private known(id: string): boolean {
+    return this.seen.has(id) || this.deps.mempool.has(id) || this.deps.mempool.recentlyConfirmed(id);
   }
 
   private mark(id: string): boolean {

@@ -22,7 +22,7 @@ export interface TestAcceptResult {
 }
 
 export interface TestAcceptDeps {
-  readonly store: Pick<ChainStore, 'tip' | 'loadView' | 'getTransaction' | 'registry'>;
+  readonly store: Pick<ChainStore, 'tip' | 'loadView' | 'hasTransaction' | 'registry'>;
   readonly mempool: Mempool;
   readonly chainId: Uint8Array;
   readonly sigCache: SignatureCache | null;
@@ -57,7 +57,7 @@ export async function testAccept(txs: readonly Transaction[], deps: TestAcceptDe
   for (const tx of txs) {
     try {
       if (mempool.has(tx.txid)) throw new RuleError(RuleCode.AlreadyInMempool, 'transaction already in the mempool');
-      if ((await store.getTransaction(tx.txid)) !== undefined) throw new RuleError(RuleCode.AlreadyInChain, 'transaction already in the chain');
+      if (await store.hasTransaction(tx.txid)) throw new RuleError(RuleCode.AlreadyInChain, 'transaction already in the chain');
       for (const i of tx.inputs) {
         if (mempool.spentBy(i.prevTxid, i.prevIndex) !== undefined) {
           throw new RuleError(RuleCode.MempoolConflict, 'an input is already spent by a mempool transaction');

@@ -97,6 +97,44 @@ describe('Mempool.removeForBlock', () => {
   });
 });
 
+describe('Mempool: recently confirmed transactions', () => {
+  /** A store whose every read fails: admission must answer without I/O. */
+  const noIo = {
+    tip: () => ({ height: 1, hash: id('block 1') }),
+    loadView: async (): Promise<MapView> => { throw new Error('no view load expected'); },
+    hasTransaction: async (): Promise<boolean> => { throw new Error('no txid lookup expected'); },
+  };
+
+  it('a late copy of a transaction of a connected block is already-in-chain without a store read', async () => {
+    const a = txAtRate(coin(), 1n, [bob]);
+    const w = txAtRate(coin(), 1n, [carol]); // confirmed without ever being pooled here
+    mempool.accept(a, view, 0);
+    mempool.removeForBlock(blockOf(1, [a, w]));
+    for (const tx of [a, w]) {
+      expect(mempool.recentlyConfirmed(tx.txidHex)).toBe(true);
+      await expect(mempool.acceptWithStore(tx, noIo)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
+    }
+    expect(mempool.size).toBe(0);
+    // Unrelated transactions still go to the store.
+    await expect(mempool.acceptWithStore(txAtRate(coin(), 1n, [bob]), noIo)).rejects.toThrow('no view load expected');
+  });
+
+  it('a disconnected block is forgotten: its transactions are re-admitted, and only those', async () => {
+    const a = txAtRate(coin(), 2n, [bob]);
+    const block = blockOf(1, [a]);
+    mempool.removeForBlock(block);
+    expect(mempool.readmit(block.txs, view, 0)).toEqual({ readmitted: 1, dropped: 0, orphaned: 0 });
+    expect(mempool.recentlyConfirmed(a.txidHex)).toBe(false);
+    expect(mempool.has(a.txid)).toBe(true);
+
+    const other = new Mempool({ chainId: CHAIN_ID, sigCache: new SignatureCache() });
+    other.removeForBlock(block);
+    other.readmit([], view, 0);
+    const store = { tip: () => ({ height: 0, hash: id('block 0') }), loadView: async () => view, hasTransaction: async () => false };
+    await expect(other.acceptWithStore(a, store)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
+  });
+});
+
 describe('Mempool.readmit', () => {
   it('re-admits a disconnected block in order and relinks pool children of its transactions', () => {
     const c1 = coin();
@@ -198,7 +236,7 @@ describe('Mempool with the real ChainStore', () => {
     const pool = new Mempool({ chainId, sigCache: new SignatureCache() });
     const funds = [0, 1].map((index): Coin => ({ txid: genesis.txs[0]!.txid, index, amount: 5_000_000_000n, owner: alice }));
     let loads = 0;
-    const counting = { tip: () => real.tip(), getTransaction: (txid: Uint8Array) => real.getTransaction(txid), loadView: (txs: readonly Transaction[]) => (loads++, real.loadView(txs)) };
+    const counting = { tip: () => real.tip(), hasTransaction: (txid: Uint8Array) => real.hasTransaction(txid), loadView: (txs: readonly Transaction[]) => (loads++, real.loadView(txs)) };
 
     const first = spend([funds[0]!], [out(4_999_990_000n, bob)], { chainId });
     const second = spend([funds[1]!], [out(4_999_990_000n, bob)], { chainId });

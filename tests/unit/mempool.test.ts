@@ -245,7 +245,7 @@ describe('Mempool.acceptWithStore', () => {
         loads++;
         return view;
       },
-      getTransaction: async () => undefined,
+      hasTransaction: async () => false,
     };
     const r = await m.acceptWithStore(tx, store);
     expect(r.fee).toBe(BigInt(tx.bytes.length));
@@ -257,10 +257,10 @@ describe('Mempool.acceptWithStore', () => {
     const m = pool();
     const tx = txAtRate(coin(), 1n, [bob]);
     // In the chain, the transaction's inputs are spent: the view no longer holds them.
-    const store = { tip: () => ({ height: 1, hash: id('t') }), loadView: async () => new MapView(), getTransaction: async () => ({ height: 1 }) };
+    const store = { tip: () => ({ height: 1, hash: id('t') }), loadView: async () => new MapView(), hasTransaction: async () => true };
     await expect(m.acceptWithStore(tx, store)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
     // With every input unspent the transaction cannot be in the chain: no txid-index read at all.
-    const unspent = { ...store, loadView: async () => view, getTransaction: async () => { throw new Error('no txid lookup expected'); } };
+    const unspent = { ...store, loadView: async () => view, hasTransaction: async () => { throw new Error('no txid lookup expected'); } };
     await expect(m.acceptWithStore(tx, unspent)).resolves.toMatchObject({ txid: tx.txid });
     const m2 = pool();
     m2.accept(tx, view, 1);

@@ -68,6 +68,8 @@ describe('ChainStore: initialize and queries', () => {
     expect(rec.height).toBe(0);
     expect(rec.position).toBe(0);
     expect(toHex(rec.tx.bytes)).toBe(toHex(gtx.bytes));
+    expect(await s.hasTransaction(gtx.txid)).toBe(true);
+    expect(await s.hasTransaction(new Uint8Array(32).fill(7))).toBe(false);
     expect(await s.getAddressBalance(b.signers[3]!.publicKey)).toBe(ALLOCATION_PER_KEY);
     const coin = (await s.getUtxo(gtx.txid, 3))!;
     expect({ ...coin, publicKey: toHex(coin.publicKey) }).toEqual({ amount: ALLOCATION_PER_KEY, publicKey: toHex(b.signers[3]!.publicKey), height: 0, coinbase: true });
@@ -262,6 +264,7 @@ describe('ChainStore: disconnect and finality', () => {
       expect(block.header.height).toBe(h);
       expect(store.utxoStats().totalAmount).toBe(b.issuedAt(h - 1));
       expect(await store.getTransaction(block.txs[0]!.txid)).toBeUndefined();
+      expect(await store.hasTransaction(block.txs[0]!.txid)).toBe(false);
       undone.push(block);
     }
     await expect(store.disconnectTip()).rejects.toMatchObject({ code: StoreCode.NothingToDisconnect });
