@@ -119,12 +119,29 @@ const TXID_SCRATCH = Buffer.alloc(4096);
  * for hex plus a Buffer from Node's shared pool (docs/performance.md).
  */
 function txidOf(bytes: Uint8Array, inputCount: number): { txid: Buffer; txidHex: string } {
+  const txidHex = txidHexOf(bytes, inputCount);
+  return { txid: Buffer.from(txidHex, 'hex'), txidHex };
+}
+
+function txidHexOf(bytes: Uint8Array, inputCount: number): string {
   const zeroed = bytes.length <= TXID_SCRATCH.length ? TXID_SCRATCH.subarray(0, bytes.length) : Buffer.allocUnsafe(bytes.length);
   zeroed.set(bytes);
   let pos = 6 + 36; // version, kind, inputCount; then the first input's prevTxid and prevIndex
   for (let i = 0; i < inputCount; i++, pos += INPUT_SIZE) zeroed.fill(0, pos, pos + 64);
-  const txidHex = hash('sha256', zeroed, 'hex');
-  return { txid: Buffer.from(txidHex, 'hex'), txidHex };
+  return hash('sha256', zeroed, 'hex');
+}
+
+/**
+ * The txid (hex) of an encoded transaction without decoding it: the digest decodeTransaction
+ * would compute, or null when the bytes cannot hold their input count (decode them to learn why).
+ * Gossip drops its copies of known transactions with it before building any value (a relay
+ * receives most transactions two or three times).
+ */
+export function txidHexOfEncoding(bytes: Uint8Array): string | null {
+  if (bytes.length < MIN_TX_SIZE) return null;
+  const inputCount = ((bytes[2]! | (bytes[3]! << 8) | (bytes[4]! << 16)) + bytes[5]! * 0x1000000);
+  if (6 + inputCount * INPUT_SIZE > bytes.length) return null;
+  return txidHexOf(bytes, inputCount);
 }
 
 function freezeTx(tx: Transaction): Transaction {

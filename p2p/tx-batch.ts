@@ -11,7 +11,7 @@
  * ≤ 25 messages per second whatever the load, and a flood of messages is still a flood.
  */
 import { MAX_TX_SIZE } from '../chain/constants.js';
-import { decodeTransaction, type Transaction } from '../chain/transaction.js';
+import { decodeTransaction, txidHexOfEncoding, type Transaction } from '../chain/transaction.js';
 import { P2pCode, P2pError } from './errors.js';
 
 /** Most transactions in one gossip message. */
@@ -40,26 +40,30 @@ export function writeTxList(b: Buffer, at: number, txs: readonly Uint8Array[]): 
  * transaction must not keep the whole frame's buffer alive. The copy comes from Node's shared
  * Buffer pool (`Buffer.allocUnsafe`, as every small Buffer the node makes, RPC's hex decoding
  * included): a fresh ArrayBuffer per transaction cost ~2 µs of CPU with its GC against ~0.4 µs,
- * and a pooled transaction keeps at most one 8 KiB pool slab alive, never a frame.
+ * and a pooled transaction keeps at most one 8 KiB pool slab alive, never a frame. With `wanted`,
+ * an entry whose txid it refuses is skipped undecoded (see decodeTxBatch).
  */
-export function readTxList(b: Buffer, at: number, count: number, what: string): Transaction[] {
+export function readTxList(b: Buffer, at: number, count: number, what: string, wanted?: (txidHex: string) => boolean): Transaction[] {
   const bad = (why: string): never => {
     throw new P2pError(P2pCode.DecodeFailed, `${what}: ${why}`);
   };
   // Each entry needs at least its length prefix: refuse an impossible count before decoding any.
   if (at + count * PER_TX > b.length) bad(`${count} transactions cannot fit in ${b.length} bytes`);
-  const txs: Transaction[] = new Array(count);
+  const txs: Transaction[] = [];
   for (let i = 0; i < count; i++) {
     if (at + PER_TX > b.length) bad('truncated');
     const len = b.readUInt32BE(at);
     at += PER_TX;
     if (len === 0 || len > MAX_TX_SIZE || at + len > b.length) bad(`transaction ${i} of ${len} bytes does not fit (truncated)`);
-    try {
-      const copy = Buffer.allocUnsafe(len);
-      b.copy(copy, 0, at, at + len);
-      txs[i] = decodeTransaction(copy, MAX_TX_SIZE);
-    } catch (err) {
-      bad(`transaction ${i}: ${(err as Error).message}`);
+    const id = wanted === undefined ? null : txidHexOfEncoding(b.subarray(at, at + len));
+    if (id === null || wanted!(id)) {
+      try {
+        const copy = Buffer.allocUnsafe(len);
+        b.copy(copy, 0, at, at + len);
+        txs.push(decodeTransaction(copy, MAX_TX_SIZE));
+      } catch (err) {
+        bad(`transaction ${i}: ${(err as Error).message}`);
+      }
     }
     at += len;
   }
@@ -94,8 +98,12 @@ export function encodeTxBatches(txs: readonly Uint8Array[]): Uint8Array[] {
   return frames;
 }
 
-/** Decode a frame into transactions; any fault is `decode-failed` (the sender is charged). */
-export function decodeTxBatch(bytes: Uint8Array): Transaction[] {
+/**
+ * Decode a frame into transactions; any fault is `decode-failed` (the sender is charged). With
+ * `wanted`, a transaction whose txid it refuses is skipped without being decoded (its entry's
+ * framing is still checked; an undecodable one is always decoded, to be refused).
+ */
+export function decodeTxBatch(bytes: Uint8Array, wanted?: (txidHex: string) => boolean): Transaction[] {
   const bad = (why: string): never => {
     throw new P2pError(P2pCode.DecodeFailed, `tx batch: ${why}`);
   };
@@ -104,5 +112,5 @@ export function decodeTxBatch(bytes: Uint8Array): Transaction[] {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const count = b.readUInt16BE(0);
   if (count < 1 || count > TX_BATCH_MAX_COUNT) bad(`count ${count} not in 1..${TX_BATCH_MAX_COUNT}`);
-  return readTxList(b, HEADER, count, 'tx batch');
+  return readTxList(b, HEADER, count, 'tx batch', wanted);
 }

@@ -129,8 +129,13 @@ export class TxGossip {
 
   async attach(): Promise<void> {
     await this.net.onGossip('tx', async (payload, from) => {
+      // Copies of known transactions are dropped undecoded (most copies are: a full mesh delivers
+      // each transaction from every peer); their sender is still remembered, so we never relay back.
+      const txs = decodeTxBatch(payload, (id) => {
+        this.senders.note(id, from.id);
+        return !this.known(id);
+      });
       // In order: a batch may carry a parent and then its child.
-      const txs = decodeTxBatch(payload);
       const pre = await this.deps.preverify?.(txs.filter((t) => !this.known(t.txidHex)));
       for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
     });

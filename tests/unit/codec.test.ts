@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ZERO_HASH, computeTxRoot, createBlock, decodeBlock, decodeBlockHeader, hashBlockBytes, HEADER_SIZE } from '../../chain/block.js';
 import { TxKind } from '../../chain/constants.js';
 import { DecodeCode, DecodeError } from '../../chain/errors.js';
-import { createTransaction, decodeTransaction, outpointKey, outputKey, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
+import { createTransaction, decodeTransaction, outpointKey, outputKey, txidHexOfEncoding, withSignatures, type Transaction, type TransactionFields } from '../../chain/transaction.js';
 
 const H = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -122,6 +122,29 @@ describe('transaction codec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('txidHexOfEncoding: the txid a decode gives, read from the bytes alone; null or a txid on anything else, never a throw', () => {
+    fc.assert(
+      fc.property(txArb, mutation, (tx, m) => {
+        expect(txidHexOfEncoding(tx.bytes)).toBe(tx.txidHex);
+        // Another signature leaves the txid unchanged.
+        const resigned = withSignatures(tx, tx.inputs.map(() => new Uint8Array(64).fill(9)));
+        expect(txidHexOfEncoding(resigned.bytes)).toBe(tx.txidHex);
+        const bad = mutate(tx.bytes, m, txCountOffsets(tx));
+        const id = txidHexOfEncoding(bad);
+        let decoded: Transaction | undefined;
+        if (onlyDecodeErrors(() => (decoded = decodeTransaction(bad))) === 'ok') expect(id).toBe(decoded!.txidHex);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      const id = txidHexOfEncoding(bytes);
+      expect(id === null || /^[0-9a-f]{64}$/.test(id)).toBe(true);
+    }), { numRuns: 500 });
+    // An input count the bytes cannot hold: null, not a read past the end.
+    expect(txidHexOfEncoding(Uint8Array.of(1, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0))).toBeNull();
+    expect(txidHexOfEncoding(new Uint8Array(5))).toBeNull();
   });
 
   it('never throws anything but DecodeError on random bytes', () => {

@@ -33,6 +33,22 @@ describe('transaction batch frames', () => {
     );
   });
 
+  it('with `wanted`, refused txids are skipped undecoded and the rest kept in order; malformed entries still fail', () => {
+    fc.assert(
+      fc.property(fc.array(txArb, { minLength: 1, maxLength: 12 }), fc.func(fc.boolean()), (txs, pick) => {
+        const [frame] = encodeTxBatches(txs.map((t) => t.bytes));
+        const asked: string[] = [];
+        const back = decodeTxBatch(frame!, (id) => (asked.push(id), pick(id)));
+        expect(asked).toEqual(txs.map((t) => t.txidHex));
+        expect(back.map((t) => t.txidHex)).toEqual(txs.filter((t) => pick(t.txidHex)).map((t) => t.txidHex));
+      }),
+      { numRuns: 60 },
+    );
+    // An entry whose input count does not fit has no txid: it is decoded, and refused, whatever `wanted` says.
+    const junk = encodeTxBatches([Uint8Array.of(1, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0)])[0]!;
+    expect(codeOf(() => decodeTxBatch(junk, () => false))).toBe(P2pCode.DecodeFailed);
+  });
+
   it('splits at the count limit and at the byte limit', () => {
     const one = fc.sample(txArb, { numRuns: 1, seed: 3 })[0]!;
     const many = encodeTxBatches(Array.from({ length: TX_BATCH_MAX_COUNT + 1 }, () => one.bytes));
