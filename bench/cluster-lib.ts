@@ -376,6 +376,8 @@ export interface OfferResult {
   readonly endMs: number;
   /** Transactions not sent because the pre-signed supply ran out or the window closed. */
   readonly unsent: number;
+  /** Submissions refused with `mempool-full` and queued again (at 'max'): work the nodes did for no transaction. */
+  readonly fullRetries: number;
 }
 
 /**
@@ -401,6 +403,7 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
   const stopAt = startMs + o.durationMs;
   let dispatched = 0;
   let rr = 0;
+  let fullRetries = 0;
 
   const worker = async (): Promise<void> => {
     while (Date.now() < stopAt && !(o.until?.() ?? false)) {
@@ -439,6 +442,7 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
         } else if (o.rate === 'max' && a.error?.message === 'mempool-full') {
           queue.push(t);
           full = true;
+          fullRetries++;
         } else {
           const k = a.error?.message ?? 'no answer';
           refused[k] = (refused[k] ?? 0) + 1;
@@ -448,7 +452,7 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
     }
   };
   await Promise.all(Array.from({ length: o.conns }, worker));
-  return { sentAt, accepted, refused, startMs, endMs: Date.now(), unsent: queue.length + txs.length - next };
+  return { sentAt, accepted, refused, startMs, endMs: Date.now(), unsent: queue.length + txs.length - next, fullRetries };
 }
 
 /** CPU seconds (user + system) and RSS in MB of a process, from /proc. */

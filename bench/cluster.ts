@@ -151,7 +151,7 @@ try {
     const sec = (s.lastFinal - r.startMs) / 1000;
     const finalized = s.latencies.length;
     const tps = finalized / sec;
-    emit('finalized_tx_per_sec_max', tps, 'tx/s', { accepted: r.accepted.length, finalized, missing: s.missing, unsent: r.unsent, refused: r.refused, ms: Math.round(sec * 1000), load: load() });
+    emit('finalized_tx_per_sec_max', tps, 'tx/s', { accepted: r.accepted.length, finalized, missing: s.missing, unsent: r.unsent, full_retries: r.fullRetries, refused: r.refused, ms: Math.round(sec * 1000), load: load() });
     const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
     emit('blocks_per_sec', blocks.length / sec, 'blocks/s', { blocks: blocks.length, after_view_change: blocks.filter((b) => b.view > 0).length });
     emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
