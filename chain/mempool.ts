@@ -239,7 +239,8 @@ export class Mempool {
   removeForBlock(block: Block): RemoveResult {
     let included = 0;
     for (const tx of block.txs) {
-      this.confirmed.add(tx.txidHex);
+      // A coinbase is never admitted (readmit skips it too): only what a peer could offer again.
+      if (tx.kind !== TxKind.Coinbase) this.confirmed.add(tx.txidHex);
       const e = this.pool.get(tx.txidHex);
       if (e !== undefined) {
         this.removeEntry(e);

@@ -139,7 +139,8 @@ function txidHexOf(bytes: Uint8Array, inputCount: number): string {
  */
 export function txidHexOfEncoding(bytes: Uint8Array): string | null {
   if (bytes.length < MIN_TX_SIZE) return null;
-  const inputCount = ((bytes[2]! | (bytes[3]! << 8) | (bytes[4]! << 16)) + bytes[5]! * 0x1000000);
+  // version u8, kind u8, then inputCount as a little-endian u32 (the layout decodeTransaction reads).
+  const inputCount = (bytes[2]! | (bytes[3]! << 8) | (bytes[4]! << 16)) + bytes[5]! * 0x1000000;
   if (6 + inputCount * INPUT_SIZE > bytes.length) return null;
   return txidHexOf(bytes, inputCount);
 }

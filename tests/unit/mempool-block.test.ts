@@ -115,6 +115,8 @@ describe('Mempool: recently confirmed transactions', () => {
       await expect(mempool.acceptWithStore(tx, noIo)).rejects.toMatchObject({ code: RuleCode.AlreadyInChain });
     }
     expect(mempool.size).toBe(0);
+    // Its coinbase is not remembered: only what a peer could offer again (readmit skips coinbases too).
+    expect(mempool.recentlyConfirmed(blockOf(1, [a, w]).txs[0]!.txidHex)).toBe(false);
     // Unrelated transactions still go to the store.
     await expect(mempool.acceptWithStore(txAtRate(coin(), 1n, [bob]), noIo)).rejects.toThrow('no view load expected');
   });
