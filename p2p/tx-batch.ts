@@ -43,7 +43,7 @@ export function writeTxList(b: Buffer, at: number, txs: readonly Uint8Array[]): 
  * and a pooled transaction keeps at most one 8 KiB pool slab alive, never a frame. With `wanted`,
  * an entry whose txid it refuses is skipped undecoded (see decodeTxBatch).
  */
-export function readTxList(b: Buffer, at: number, count: number, what: string, wanted?: (txidHex: string) => boolean): Transaction[] {
+export function readTxList(b: Buffer, at: number, count: number, what: string, wanted?: (txidHex: string, bytes: Uint8Array) => boolean): Transaction[] {
   const bad = (why: string): never => {
     throw new P2pError(P2pCode.DecodeFailed, `${what}: ${why}`);
   };
@@ -55,8 +55,9 @@ export function readTxList(b: Buffer, at: number, count: number, what: string, w
     const len = b.readUInt32BE(at);
     at += PER_TX;
     if (len === 0 || len > MAX_TX_SIZE || at + len > b.length) bad(`transaction ${i} of ${len} bytes does not fit (truncated)`);
-    const id = wanted === undefined ? null : txidHexOfEncoding(b.subarray(at, at + len));
-    if (id === null || wanted!(id)) {
+    const entry = b.subarray(at, at + len);
+    const id = wanted === undefined ? null : txidHexOfEncoding(entry);
+    if (id === null || wanted!(id, entry)) {
       try {
         const copy = Buffer.allocUnsafe(len);
         b.copy(copy, 0, at, at + len);
@@ -100,10 +101,11 @@ export function encodeTxBatches(txs: readonly Uint8Array[]): Uint8Array[] {
 
 /**
  * Decode a frame into transactions; any fault is `decode-failed` (the sender is charged). With
- * `wanted`, a transaction whose txid it refuses is skipped without being decoded (its entry's
- * framing is still checked; an undecodable one is always decoded, to be refused).
+ * `wanted`, a transaction whose txid (or encoding, its second argument) it refuses is skipped
+ * without being decoded (its entry's framing is still checked; an undecodable one is always
+ * decoded, to be refused).
  */
-export function decodeTxBatch(bytes: Uint8Array, wanted?: (txidHex: string) => boolean): Transaction[] {
+export function decodeTxBatch(bytes: Uint8Array, wanted?: (txidHex: string, bytes: Uint8Array) => boolean): Transaction[] {
   const bad = (why: string): never => {
     throw new P2pError(P2pCode.DecodeFailed, `tx batch: ${why}`);
   };

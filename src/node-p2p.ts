@@ -14,6 +14,7 @@
  */
 import '../p2p/polyfill.js';
 import { RuleCode, RuleError } from '../chain/errors.js';
+import { bytesEqual } from '../chain/hash.js';
 import { addOne, hasOne, type OneOrSetMap } from '../chain/one-or-set.js';
 import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
@@ -76,6 +77,8 @@ export class TxGossip {
   /** Peers that sent us a txid (bounded like `seen`): relays skip them. */
   private readonly senders = new TxSenders(SEEN_MAX);
   private pending: { id: string; bytes: Uint8Array }[] = [];
+  /** Encodings of received transactions while their admission runs (txid hex → bytes). */
+  private readonly arriving = new Map<string, Uint8Array>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -131,13 +134,24 @@ export class TxGossip {
     await this.net.onGossip('tx', async (payload, from) => {
       // Copies of known transactions are dropped undecoded (most copies are: a full mesh delivers
       // each transaction from every peer); their sender is still remembered, so we never relay back.
-      const txs = decodeTxBatch(payload, (id) => {
+      // So are byte-identical copies of one still being admitted from another frame: their verdict
+      // would be the same (a copy with other signature bytes is still checked on its own, so a
+      // malleated copy cannot shadow an honest one).
+      const txs = decodeTxBatch(payload, (id, bytes) => {
         this.senders.note(id, from.id);
-        return !this.known(id);
+        if (this.known(id)) return false;
+        const other = this.arriving.get(id);
+        return other === undefined || !bytesEqual(other, bytes);
       });
-      // In order: a batch may carry a parent and then its child.
-      const pre = await this.deps.preverify?.(txs.filter((t) => !this.known(t.txidHex)));
-      for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
+      const mine = txs.filter((t) => !this.arriving.has(t.txidHex));
+      for (const t of mine) this.arriving.set(t.txidHex, t.bytes);
+      try {
+        // In order: a batch may carry a parent and then its child.
+        const pre = await this.deps.preverify?.(txs.filter((t) => !this.known(t.txidHex)));
+        for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
+      } finally {
+        for (const t of mine) this.arriving.delete(t.txidHex);
+      }
     });
   }
 

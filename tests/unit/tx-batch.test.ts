@@ -38,7 +38,11 @@ describe('transaction batch frames', () => {
       fc.property(fc.array(txArb, { minLength: 1, maxLength: 12 }), fc.func(fc.boolean()), (txs, pick) => {
         const [frame] = encodeTxBatches(txs.map((t) => t.bytes));
         const asked: string[] = [];
-        const back = decodeTxBatch(frame!, (id) => (asked.push(id), pick(id)));
+        const back = decodeTxBatch(frame!, (id, bytes) => {
+          expect(toHex(bytes)).toBe(toHex(txs[asked.length]!.bytes));
+          asked.push(id);
+          return pick(id);
+        });
         expect(asked).toEqual(txs.map((t) => t.txidHex));
         expect(back.map((t) => t.txidHex)).toEqual(txs.filter((t) => pick(t.txidHex)).map((t) => t.txidHex));
       }),
