@@ -4,42 +4,32 @@
  * transaction's view once, and an entry that was not prepared reads its own. Real LevelDB store and
  * mempool; the store is wrapped only to count its reads.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignatureCache } from '../../chain/ed25519.js';
 import { RuleCode } from '../../chain/errors.js';
-import { createGenesis } from '../../chain/genesis.js';
 import { Mempool } from '../../chain/mempool.js';
-import { ChainStore } from '../../chain/store.js';
 import type { Transaction } from '../../chain/transaction.js';
 import { FinalityTracker } from '../../src/finality.js';
 import type { ConsensusDriver } from '../../src/driver.js';
 import { createServices } from '../../src/services.js';
-import { out, signer, spend, type Coin } from './chain-fixtures.js';
+import { out, signer, spend } from './chain-fixtures.js';
+import { fundedStore, type FundedStore } from './store-fixtures.js';
 
 const alice = signer(71);
 const bob = signer(72);
 
-let dir: string | undefined;
-let store: ChainStore | undefined;
+let funded: FundedStore | undefined;
 
 afterEach(async () => {
-  await store?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  store = undefined;
-  dir = undefined;
+  await funded?.close();
+  funded = undefined;
 });
 
 describe('services: prepared submissions', () => {
   it('a prepared batch is admitted on the view its pre-verification read; an unprepared entry reads its own', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'timecoin-services-'));
-    const real = (store = await ChainStore.open(dir, { sync: false }));
-    const genesis = createGenesis({ network: 'dev', timestampMs: 1_700_000_000_000, allocations: [0, 1, 2].map(() => ({ publicKey: alice.publicKey, amount: 1_000_000_000n })) });
-    await real.initialize(genesis, 'dev');
+    funded = await fundedStore('services', alice, [1_000_000_000n, 1_000_000_000n, 1_000_000_000n]);
+    const { store: real, genesis, coins } = funded;
     const chainId = genesis.hash;
-    const coins = [0, 1, 2].map((index): Coin => ({ txid: genesis.txs[0]!.txid, index, amount: 1_000_000_000n, owner: alice }));
     const [first, second, third] = coins.map((c) => spend([c], [out(999_990_000n, bob)], { chainId }));
 
     let loads = 0;

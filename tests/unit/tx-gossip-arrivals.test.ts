@@ -4,42 +4,33 @@
  * when their signature bytes differ (a malleated copy must not shadow an honest one). Real LevelDB
  * store and mempool; the network is a seam that hands frames to the handler.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SignatureCache } from '../../chain/ed25519.js';
-import { createGenesis } from '../../chain/genesis.js';
 import { Mempool } from '../../chain/mempool.js';
-import { ChainStore } from '../../chain/store.js';
 import { withSignatures, type Transaction } from '../../chain/transaction.js';
 import { P2pCode } from '../../p2p/errors.js';
 import { encodeTxBatches } from '../../p2p/tx-batch.js';
 import type { P2pNetwork } from '../../p2p/network.js';
 import { TxGossip } from '../../src/node-p2p.js';
 import { out, signer, spend } from './chain-fixtures.js';
+import { fundedStore, type FundedStore } from './store-fixtures.js';
 
 const alice = signer(81);
 const bob = signer(82);
-let dir: string | undefined;
-let store: ChainStore | undefined;
+let funded: FundedStore | undefined;
 
 afterEach(async () => {
-  await store?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  store = undefined;
-  dir = undefined;
+  await funded?.close();
+  funded = undefined;
 });
 
 describe('TxGossip: copies arriving while the first is admitted', () => {
   it('a byte-identical copy is dropped undecoded; a copy with other signature bytes is checked, refused and charged, and does not shadow the honest one', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'timecoin-gossip-'));
-    const real = (store = await ChainStore.open(dir, { sync: false }));
-    const genesis = createGenesis({ network: 'dev', timestampMs: 1_700_000_000_000, allocations: [{ publicKey: alice.publicKey, amount: 1_000_000_000n }] });
-    await real.initialize(genesis, 'dev');
+    funded = await fundedStore('gossip', alice, [1_000_000_000n]);
+    const { store: real, genesis, coins } = funded;
     const chainId = genesis.hash;
-    const tx = spend([{ txid: genesis.txs[0]!.txid, index: 0, amount: 1_000_000_000n, owner: alice }], [out(999_990_000n, bob)], { chainId });
+    const tx = spend([coins[0]!], [out(999_990_000n, bob)], { chainId });
     const forged = withSignatures(tx, [new Uint8Array(64).fill(3)]); // same txid, other signature bytes
 
     let handler!: (payload: Uint8Array, from: { id: string }) => Promise<void>;
