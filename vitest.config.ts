@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One TMPDIR per run, removed at its end (tests/global-tmp.ts).
+    globalSetup: ['tests/global-tmp.ts'],
   },
 });

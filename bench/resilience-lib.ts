@@ -6,7 +6,7 @@
  * a ledger of every vote observed (to prove no validator signed two block hashes in one
  * (height, view)), a seeded PRNG, and in-process libp2p flooders. Imports the cluster, never copies it.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeBlock } from '../chain/block.js';
 import { BLOCK_REWARD, TxKind } from '../chain/constants.js';
@@ -363,13 +363,15 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
   const stopAt = Date.now() + o.durationMs;
   const drainMs = o.drainMs ?? 30_000;
   const nets: P2pNetwork[] = [];
+  // Every flooder identity gets a data dir (hundreds per campaign); all under one, removed at the end.
+  const floodersDir = tempDir('timecoin-flooders-');
   let txSent = 0;
   let votesSent = 0;
   let connected = 0;
   try {
     while (Date.now() < stopAt) {
       const secret = generateSecretKey();
-      const net = await P2pNetwork.create({ network: 'testnet', listen: ['/ip4/127.0.0.1/tcp/0'], operatorSecret: secret, dataDir: tempDir('timecoin-flooder-'), isActiveMasternode: () => true });
+      const net = await P2pNetwork.create({ network: 'testnet', listen: ['/ip4/127.0.0.1/tcp/0'], operatorSecret: secret, dataDir: mkdtempSync(join(floodersDir, 'f-')), isActiveMasternode: () => true });
       nets.push(net);
       await net.start();
       try {
@@ -408,6 +410,7 @@ export async function flood(c: Cluster, target: number, txBytes: Uint8Array, o: 
     await waitFor('every flooder disconnected', () => (nets.every((n) => n.node.getConnections().length === 0) ? true : undefined), drainMs, 100);
   } finally {
     await Promise.allSettled(nets.map((n) => n.stop()));
+    rmSync(floodersDir, { recursive: true, force: true });
   }
   const cpu = process.cpuUsage(cpuBefore);
   return { flooders: connected, txSent, votesSent, cpuSec: (cpu.user + cpu.system) / 1e6 };

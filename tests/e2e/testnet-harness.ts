@@ -12,9 +12,10 @@
  *   h.rpc(i) · h.finalHeights(nodes?) · h.waitAllFinal(height, nodes?) · h.assertSameChain(upTo, nodes?)
  *   h.leaderIndex(askNode?) · h.block(i, height) · h.pay(nodes?) · h.pid(i) · h.log(i) · h.dumpLogs()
  *   h.stop(i) · h.kill(i) · h.pause(i) · h.resume(i) · h.start(i) · h.running(i) · await h.close()
+ * `close` stops every node and removes the testnet's temp dir (TESTNET_KEEP=1 keeps it, to inspect).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeAddress } from '../../chain/address.js';
 import { createSigner } from '../../chain/ed25519.js';
@@ -61,6 +62,9 @@ export class TestnetHarness {
 
   private entry: 'tsx' | 'dist' = 'tsx';
 
+  /** The temp dir holding the testnet (removed by `close` unless TESTNET_KEEP=1). */
+  private root = '';
+
   private constructor(readonly net: Testnet) {
     this.procs = net.nodes.map(() => null);
     this.logs = net.nodes.map(() => []);
@@ -70,9 +74,10 @@ export class TestnetHarness {
   /** Write a fresh testnet in a temp dir (nothing started). */
   static async create(o: HarnessOptions = {}): Promise<TestnetHarness> {
     const n = o.validators ?? 4;
+    const root = tempDir('timecoin-testnet-');
     const net = await createTestnet({
       validators: n,
-      out: join(tempDir('timecoin-testnet-'), 'tn'),
+      out: join(root, 'tn'),
       basePort: await freeBase(n),
       configOverrides: { log: { level: 'info' }, consensus: FAST_CONSENSUS, ...o.config },
     });
@@ -85,6 +90,7 @@ export class TestnetHarness {
       }
     }
     const h = new TestnetHarness(net);
+    h.root = root;
     h.entry = o.entry ?? 'tsx';
     return h;
   }
@@ -276,5 +282,7 @@ export class TestnetHarness {
   async close(): Promise<void> {
     for (const i of [...this.paused]) this.resume(i);
     await Promise.all(this.procs.map((p) => (p == null ? undefined : stopProcess(p))));
+    // A loaded benchmark testnet leaves ~100 MB of block data: nothing is kept unless asked for.
+    if (process.env.TESTNET_KEEP !== '1') rmSync(this.root, { recursive: true, force: true });
   }
 }
