@@ -376,6 +376,8 @@ export interface OfferResult {
   readonly endMs: number;
   /** Transactions not sent because the pre-signed supply ran out or the window closed. */
   readonly unsent: number;
+  /** Per accepted transaction, ms from its request's send to its answer: admission at the entry node, the first part of finality latency. */
+  readonly answerMs: number[];
   /** Submissions refused with `mempool-full` and queued again (at 'max'): work the nodes did for no transaction. */
   readonly fullRetries: number;
 }
@@ -398,6 +400,7 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
   const targets = (): number[] => (o.nodes ?? c.h.all).filter((i) => !dead.has(i) && c.h.running(i));
   const sentAt = new Map<string, number>();
   const accepted: string[] = [];
+  const answerMs: number[] = [];
   const refused: Record<string, number> = {};
   const startMs = Date.now();
   const stopAt = startMs + o.durationMs;
@@ -434,11 +437,13 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
         continue;
       }
       let full = false;
+      const answered = Date.now();
       answers.forEach((a, i) => {
         const t = batch[i]!;
         if (typeof a.result === 'string') {
           accepted.push(t.txid);
           sentAt.set(t.txid, sent);
+          answerMs.push(answered - sent);
         } else if (o.rate === 'max' && a.error?.message === 'mempool-full') {
           queue.push(t);
           full = true;
@@ -452,7 +457,7 @@ export async function offer(c: Cluster, txs: readonly LoadTx[], o: OfferOptions)
     }
   };
   await Promise.all(Array.from({ length: o.conns }, worker));
-  return { sentAt, accepted, refused, startMs, endMs: Date.now(), unsent: queue.length + txs.length - next, fullRetries };
+  return { sentAt, accepted, answerMs, refused, startMs, endMs: Date.now(), unsent: queue.length + txs.length - next, fullRetries };
 }
 
 /** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
