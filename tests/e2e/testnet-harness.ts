@@ -62,10 +62,11 @@ export class TestnetHarness {
 
   private entry: 'tsx' | 'dist' = 'tsx';
 
-  /** The temp dir holding the testnet (removed by `close` unless TESTNET_KEEP=1). */
-  private root = '';
-
-  private constructor(readonly net: Testnet) {
+  /** `root`: the temp dir holding the testnet (removed by `close` unless TESTNET_KEEP=1). */
+  private constructor(
+    readonly net: Testnet,
+    private readonly root: string,
+  ) {
     this.procs = net.nodes.map(() => null);
     this.logs = net.nodes.map(() => []);
     this.rpcs = net.nodes.map((nd) => new Rpc(`http://127.0.0.1:${nd.rpcPort}/`, net.apiKey));
@@ -89,8 +90,7 @@ export class TestnetHarness {
         writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
       }
     }
-    const h = new TestnetHarness(net);
-    h.root = root;
+    const h = new TestnetHarness(net, root);
     h.entry = o.entry ?? 'tsx';
     return h;
   }
