@@ -1,6 +1,7 @@
 /**
  * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
  * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]
+ *  (`--help` lists every option; bench/cluster-args.ts checks them all before anything starts)
  *  [--memory-env on|off] [--heap-snapshot DIR] [--observer 0-3] [--profile-node 0-3]`
  * (TESTNET_LOG_DIR=DIR keeps every node's whole log in DIR/node<i>.log, e.g. to trace rounds)
  * (`--entry dist`, the default, compiles with tsc first and runs `node dist/src/cli.js`: the tsx
@@ -32,39 +33,30 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { benchVerifyAndAdmission } from './chain.js';
+import { CLUSTER_USAGE, ClusterArgsError, parseClusterArgs } from './cluster-args.js';
 import { threadCpuSeconds } from './proc.js';
 import { Cluster, FinalityWatch, memoryBreakdown, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '20' },
-    rate: { type: 'string', default: '1000' },
-    phases: { type: 'string', default: 'a,b,c,d' },
-    conns: { type: 'string', default: '8' },
-    batch: { type: 'string', default: '100' },
-    keys: { type: 'string', default: '10000' },
-    /** Pre-signed transactions for the max phase (it ends early if they run out). */
-    'max-budget': { type: 'string', default: '60000' },
-    'profile-node': { type: 'string' },
-    /** The node the finality watcher polls (getblockchaininfo every 20 ms, getblock per final height). */
-    observer: { type: 'string', default: '0' },
-    /** dist: build and run the compiled node (what operators and the Docker image run); tsx: the sources. */
-    entry: { type: 'string', default: 'dist' },
-    /** on: nodes run with the memory settings operators get (src/commands/testnet.ts NODE_MEMORY_ENV); off: Node's defaults. */
-    'memory-env': { type: 'string', default: 'on' },
-    /** Diagnosis: write a V8 heap snapshot of each node left in phase (d) into this directory. */
-    'heap-snapshot': { type: 'string' },
-  },
-});
-const DURATION_MS = Number(args.duration) * 1000;
-const RATE = Number(args.rate);
-const PHASES = new Set(args.phases.split(','));
-const CONNS = Number(args.conns);
-const OBSERVER = Number(args.observer);
-if (!Number.isInteger(OBSERVER) || OBSERVER < 0 || OBSERVER > 3) throw new Error(`--observer must be a node index 0–3, got ${args.observer}`);
-const BATCH = Number(args.batch);
+let parsed: ReturnType<typeof parseClusterArgs>;
+try {
+  parsed = parseClusterArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof ClusterArgsError)) throw err;
+  process.stderr.write(`bench/cluster: ${err.message}\n(see --help)\n`);
+  process.exit(2);
+}
+if (parsed === 'help') {
+  console.log(CLUSTER_USAGE);
+  process.exit(0);
+}
+const args = parsed;
+const DURATION_MS = args.durationMs;
+const RATE = args.rate;
+const PHASES: ReadonlySet<string> = args.phases;
+const CONNS = args.conns;
+const OBSERVER = args.observer;
+const BATCH = args.batch;
 const MEMPOOL_FULL = 10_000;
 /** Load in phase (c): kill at 4 s, then keep offering for up to 12 s more. */
 const KILL_AFTER_MS = 4_000;
@@ -86,13 +78,12 @@ emit('verify_per_sec_single_core', v1, 'verify/s', { runs: v1Runs.map(Math.round
 const ceiling = (2 * v1) / 4;
 
 const budget = {
-  a: PHASES.has('a') ? Number(args['max-budget']) : 0,
+  a: PHASES.has('a') ? args.maxBudget : 0,
   b: PHASES.has('b') ? Math.ceil((RATE * DURATION_MS) / 1000) : 0,
   c: PHASES.has('c') ? Math.ceil((RATE * KILL_PHASE_MS) / 1000) : 0,
   d: PHASES.has('d') ? MEMPOOL_FULL + 2_000 : 0,
 };
-const profileNode = args['profile-node'] === undefined ? undefined : Number(args['profile-node']);
-if (args.entry !== 'dist' && args.entry !== 'tsx') throw new Error(`--entry must be dist or tsx, got ${args.entry}`);
+const profileNode = args.profileNode;
 const entry = args.entry;
 if (entry === 'dist') {
   // Always rebuild: a stale dist/ would measure yesterday's code.
@@ -100,16 +91,15 @@ if (entry === 'dist') {
   execFileSync(process.execPath, [join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
 }
 emit('node_entry', entry === 'dist' ? 1 : 0, 'dist=1,tsx=0');
-if (args['memory-env'] !== 'on' && args['memory-env'] !== 'off') throw new Error(`--memory-env must be on or off, got ${args['memory-env']}`);
-const memoryEnv = args['memory-env'] === 'on';
+const memoryEnv = args.memoryEnv;
 emit('node_memory_env', memoryEnv ? 1 : 0, 'on=1,off=0');
-const snapDir = args['heap-snapshot'];
+const snapDir = args.heapSnapshot;
 // The harness passes this process's env on to the nodes; SIGUSR2 then writes a snapshot (after a full GC).
 if (snapDir !== undefined) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}`.trim();
 const c = await Cluster.start({ conns: CONNS, entry, memoryEnv, ...(profileNode === undefined ? {} : { profileNode, profileDir: process.cwd() }) });
 try {
   const t0 = Date.now();
-  const coins = await presplit(c, budget.a + budget.b + budget.c + budget.d, Number(args.keys));
+  const coins = await presplit(c, budget.a + budget.b + budget.c + budget.d, args.keys);
   note(`pre-split ${coins.length} outputs in ${Date.now() - t0} ms; load average ${load()}`);
   let cursor = 0;
   const slice = (n: number): OwnedCoin[] => coins.slice(cursor, (cursor += n));
