@@ -1,8 +1,7 @@
 /**
  * The 4-validator testnet as processes on loopback, under load (performance issue). Run:
- * `npx tsx bench/cluster.ts [--duration 20] [--rate 1000] [--phases a,b,c,d] [--conns 8] [--batch 100] [--entry dist|tsx]
- *  (`--help` lists every option; bench/cluster-args.ts checks them all before anything starts)
- *  [--memory-env on|off] [--heap-snapshot DIR] [--observer 0-3] [--profile-node 0-3]`
+ * `npx tsx bench/cluster.ts [options]`; `--help` lists every option (bench/cluster-args.ts, which
+ * checks them all before anything starts)
  * (TESTNET_LOG_DIR=DIR keeps every node's whole log in DIR/node<i>.log, e.g. to trace rounds)
  * (`--entry dist`, the default, compiles with tsc first and runs `node dist/src/cli.js`: the tsx
  * loader alone adds ~60 MB RSS per process and more per worker thread, which no operator runs)

@@ -1,11 +1,9 @@
 /** A real LevelDB ChainStore for unit tests: a fresh temp directory and a dev genesis paying one owner. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Signer } from '../../chain/ed25519.js';
 import type { Block } from '../../chain/block.js';
 import { createGenesis } from '../../chain/genesis.js';
 import { ChainStore } from '../../chain/store.js';
+import { removeDir, tempDir } from '../fixtures/store-helpers.js';
 import type { Coin } from './chain-fixtures.js';
 
 export interface FundedStore {
@@ -19,7 +17,7 @@ export interface FundedStore {
 
 /** Open a store (no fsync) in a new temp directory, initialized with a genesis paying `owner` each of `amounts`. */
 export async function fundedStore(prefix: string, owner: Signer, amounts: readonly bigint[]): Promise<FundedStore> {
-  const dir = await mkdtemp(join(tmpdir(), `timecoin-${prefix}-`));
+  const dir = await tempDir(prefix);
   const store = await ChainStore.open(dir, { sync: false });
   const genesis = createGenesis({ network: 'dev', timestampMs: 1_700_000_000_000, allocations: amounts.map((amount) => ({ publicKey: owner.publicKey, amount })) });
   await store.initialize(genesis, 'dev');
@@ -30,7 +28,7 @@ export async function fundedStore(prefix: string, owner: Signer, amounts: readon
     coins,
     async close() {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
     },
   };
 }
