@@ -36,6 +36,7 @@ import { benchVerifyAndAdmission } from './chain.js';
 import { CLUSTER_USAGE, ClusterArgsError, parseClusterArgs } from './cluster-args.js';
 import { threadCpuSeconds } from './proc.js';
 import { Cluster, FinalityWatch, memoryBreakdown, offer, percentile, presplit, procUsage, signLoad, type LoadTx, type OfferResult, type OwnedCoin } from './cluster-lib.js';
+import { leaderKillGaps, leaderKillWindowEnd } from './leader-kill.js';
 
 let parsed: ReturnType<typeof parseClusterArgs>;
 try {
@@ -176,27 +177,20 @@ try {
     const txs = sign(budget.c);
     const running = offer(c, txs, { rate: RATE, durationMs: KILL_PHASE_MS, conns: CONNS, batch: BATCH });
     await new Promise((r) => setTimeout(r, KILL_AFTER_MS)); // load generator pacing, not a test wait
-    const leader = c.h.indexOfOperator((await c.clients[watch.observer]!.call<{ leader: string }>('getconsensusinfo')).leader);
+    const info = await c.clients[watch.observer]!.call<{ leader: string; height: number }>('getconsensusinfo');
+    const leader = c.h.indexOfOperator(info.leader);
     if (leader === watch.observer) watch.observer = c.alive().find((i) => i !== leader)!;
     const killedAt = Date.now();
     const finalAtKill = watch.lastHeight;
     await c.h.kill(leader);
-    // Wait through one full leader rotation after the kill, so the dead node's own turn (a view
-    // change) is inside the window, not only blocks others lead.
-    const until = finalAtKill + c.h.size + 1;
+    const until = leaderKillWindowEnd(finalAtKill, info.height, c.h.size);
     const deadline = killedAt + 60_000;
     while (watch.lastHeight < until && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const after = watch.blocks.filter((b) => b.height > finalAtKill && b.height <= until);
     if (after.length === 0) note('no block final within 60 s of the leader kill');
-    let worst = { gap: NaN, height: -1, view: -1 };
-    after.forEach((b, i) => {
-      const gap = b.seenMs - (i === 0 ? killedAt : after[i - 1]!.seenMs);
-      if (!(gap <= worst.gap)) worst = { gap, height: b.height, view: b.view };
-    });
-    // The first block may have been committed already when the kill landed (view 0); the largest
-    // gap over the rotation is the one that includes the view change for the dead leader's turn.
-    emit('leader_kill_next_final_ms', after.length === 0 ? NaN : after[0]!.seenMs - killedAt, 'ms', { killed: leader, height: after[0]?.height, view: after[0]?.view, load: load() });
-    emit('leader_kill_max_block_gap_ms', worst.gap, 'ms', { height: worst.height, view: worst.view, blocks: after.length });
+    const g = leaderKillGaps(after, killedAt);
+    emit('leader_kill_next_final_ms', g.nextFinalMs, 'ms', { killed: leader, height: after[0]?.height, view: after[0]?.view, load: load() });
+    emit('leader_kill_max_block_gap_ms', g.worst.gap, 'ms', { height: g.worst.height, view: g.worst.view, blocks: after.length, view_changes: g.viewChanges });
     await running;
   }
 

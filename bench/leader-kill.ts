@@ -1,0 +1,33 @@
+/**
+ * Phase c of bench/cluster.ts, the arithmetic: which final heights after a leader's SIGKILL are
+ * measured, and the largest gap between them. Pure, so the window's edge cases are unit-tested.
+ */
+import type { SeenBlock } from './cluster-lib.js';
+
+/**
+ * The last height of the window: the dead node's next turn at view 0. `leading` is the height
+ * `getconsensusinfo` named it leader of just before the kill; if that block still became final
+ * (its proposal was out first), the dead node's turn comes n heights later. The watcher's last final
+ * height lags the observer's round (it polls), so it only bounds the window from below.
+ */
+export function leaderKillWindowEnd(finalAtKill: number, leading: number, n: number): number {
+  return Math.max(finalAtKill + 1, leading) + n;
+}
+
+export interface LeaderKillGaps {
+  /** Kill → first final block after it (often one whose proposal was out before the kill). */
+  readonly nextFinalMs: number;
+  /** Largest gap: kill → first block, then block → block. */
+  readonly worst: { readonly gap: number; readonly height: number; readonly view: number };
+  readonly viewChanges: number;
+}
+
+/** The figures of the blocks final in the window, in height order; NaN when none were. */
+export function leaderKillGaps(blocks: readonly SeenBlock[], killedAt: number): LeaderKillGaps {
+  let worst = { gap: NaN, height: -1, view: -1 };
+  blocks.forEach((b, i) => {
+    const gap = b.seenMs - (i === 0 ? killedAt : blocks[i - 1]!.seenMs);
+    if (!(gap <= worst.gap)) worst = { gap, height: b.height, view: b.view };
+  });
+  return { nextFinalMs: blocks.length === 0 ? NaN : blocks[0]!.seenMs - killedAt, worst, viewChanges: blocks.filter((b) => b.view > 0).length };
+}
