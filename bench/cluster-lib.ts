@@ -17,7 +17,7 @@ import { createTransaction } from '../chain/transaction.js';
 import { buildTransfer, signInputs } from '../chain/tx-builder.js';
 import { waitFor } from '../tests/e2e/helpers.js';
 import { TestnetHarness } from '../tests/e2e/testnet-harness.js';
-import { nodeProcessEnv } from '../src/commands/testnet.js';
+import { NODE_MEMORY_ENV, nodeProcessEnv } from '../src/commands/testnet.js';
 import { statCpuSeconds } from './proc.js';
 
 /** Outputs per pre-split transaction (≈ 160 KB each; a dozen fit in one 2 MB block). */
@@ -149,12 +149,13 @@ export class Cluster {
       for (const i of h.all) {
         // The harness passes this process's env on: the nodes (not this load generator) get the
         // memory settings operators run with, and one node may run under the V8 profiler.
-        const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX };
+        const names = Object.keys(NODE_MEMORY_ENV) as (keyof typeof NODE_MEMORY_ENV)[];
+        const saved = Object.fromEntries(names.map((k) => [k, process.env[k]]));
         const env = o.memoryEnv === false ? { ...process.env } : nodeProcessEnv(process.env);
         if (i === o.profileNode) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import=${writeProfilerPreload(o.profileDir ?? '.')}`.trim();
-        for (const k of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const) setEnv(k, env[k]);
+        for (const k of names) setEnv(k, env[k]);
         h.start(i);
-        for (const k of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const) setEnv(k, saved[k]);
+        for (const k of names) setEnv(k, saved[k]);
       }
       await h.waitMesh(h.all, 60_000);
       c.chainId = fromHex((await c.clients[0]!.call<{ chainid: string }>('getblockchaininfo')).chainid);

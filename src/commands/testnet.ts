@@ -51,17 +51,28 @@ export const TESTNET_COMPOSE_FILE = 'docker-compose.yml';
  * growing factor of ~1.6) halves the V8 heap, two arenas save ~20 MB. The semi-space stays at
  * 16 MB (Node's default): 4 MB saved ~24 MB but doubled the time in young-generation GC under load
  * (4.8 s → 2.4 s of pauses per node in a 20 s max-load run) and cost ~10 % of the throughput.
+ * A fixed 128 KB mmap threshold keeps blocks, frames and LevelDB buffers out of glibc's heap: its
+ * default threshold climbs to 32 MB after the first large free, after which those buffers fragment
+ * the heap and are never returned (−15 MB of malloc'd memory per node, no CPU cost measured).
  */
-export const NODE_MEMORY_ENV = { NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=16', MALLOC_ARENA_MAX: '2' } as const;
+export const NODE_MEMORY_ENV = {
+  NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=16',
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+} as const;
+
+/** The glibc malloc settings in NODE_MEMORY_ENV: an operator's own value of each is kept. */
+const MALLOC_SETTINGS = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'] as const;
 
 /**
  * The environment to start a node process with: `base` plus NODE_MEMORY_ENV. NODE_OPTIONS given in
- * `base` come after ours (the last flag wins, so an operator's own limit overrides), and a
- * MALLOC_ARENA_MAX in `base` is kept.
+ * `base` come after ours (the last flag wins, so an operator's own limit overrides), and a malloc
+ * setting already in `base` is kept.
  */
 export function nodeProcessEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const options = `${NODE_MEMORY_ENV.NODE_OPTIONS} ${base.NODE_OPTIONS ?? ''}`.trim();
-  return { ...base, NODE_OPTIONS: options, MALLOC_ARENA_MAX: base.MALLOC_ARENA_MAX ?? NODE_MEMORY_ENV.MALLOC_ARENA_MAX };
+  const env: NodeJS.ProcessEnv = { ...base, NODE_OPTIONS: `${NODE_MEMORY_ENV.NODE_OPTIONS} ${base.NODE_OPTIONS ?? ''}`.trim() };
+  for (const name of MALLOC_SETTINGS) env[name] = base[name] ?? NODE_MEMORY_ENV[name];
+  return env;
 }
 
 /** What genesis pays the faucet: 1,000,000 TIME. */

@@ -8,6 +8,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import {
   SMALL_ORDER_ENCODINGS,
+  DEFAULT_SIGNATURE_CACHE_ENTRIES,
   SignatureCache,
   createSigner,
   isValidPublicKey,
@@ -212,5 +213,15 @@ describe('SignatureCache', () => {
     expect(['b', 'c', 'd'].every((k) => cache.has(k))).toBe(true);
     cache.add('d');
     expect(cache.size).toBe(3);
+  });
+
+  it('holds DEFAULT_SIGNATURE_CACHE_ENTRIES by default, then drops the oldest', () => {
+    const cache = new SignatureCache();
+    expect(cache.maxEntries).toBe(DEFAULT_SIGNATURE_CACHE_ENTRIES);
+    for (let i = 0; i <= DEFAULT_SIGNATURE_CACHE_ENTRIES; i++) cache.add(`k${i}`);
+    expect(cache.size).toBe(DEFAULT_SIGNATURE_CACHE_ENTRIES);
+    expect(cache.has('k0')).toBe(false);
+    expect(cache.has('k1')).toBe(true);
+    expect(cache.has(`k${DEFAULT_SIGNATURE_CACHE_ENTRIES}`)).toBe(true);
   });
 });
