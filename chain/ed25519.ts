@@ -7,6 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { OldestFirst } from './oldest-first.js';
 
 export const PUBLIC_KEY_LENGTH = 32;
 export const SECRET_KEY_LENGTH = 32;
@@ -47,6 +48,7 @@ export function isValidPublicKey(pk: Uint8Array): boolean {
 
 const KEY_CACHE_MAX = 8192;
 const keyCache = new Map<string, KeyObject | null>();
+const keyCacheOldest = new OldestFirst(keyCache);
 
 /** Node KeyObject of a raw key, imported as JWK (≈1.7x faster than SPKI) and cached. */
 function publicKeyObject(pk: Uint8Array): KeyObject | null {
@@ -59,7 +61,7 @@ function publicKeyObject(pk: Uint8Array): KeyObject | null {
   } catch {
     key = null; // not a point on the curve
   }
-  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  keyCacheOldest.trimTo(KEY_CACHE_MAX - 1);
   keyCache.set(x, key);
   return key;
 }
@@ -123,13 +125,14 @@ export const DEFAULT_SIGNATURE_CACHE_ENTRIES = 50_000;
  */
 export class SignatureCache {
   private readonly seen = new Map<string, true>();
+  private readonly oldest = new OldestFirst(this.seen);
   constructor(readonly maxEntries = DEFAULT_SIGNATURE_CACHE_ENTRIES) {}
   has(key: string): boolean {
     return this.seen.has(key);
   }
   add(key: string): void {
     if (this.seen.has(key)) return;
-    if (this.seen.size >= this.maxEntries) this.seen.delete(this.seen.keys().next().value!);
+    this.oldest.trimTo(this.maxEntries - 1);
     this.seen.set(key, true);
   }
   get size(): number {

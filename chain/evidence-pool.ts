@@ -8,6 +8,7 @@ import { TxKind } from './constants.js';
 import { RuleError } from './errors.js';
 import { createEvidenceTx, decodeEvidencePayload, evidenceKey, type EvidencePayload } from './evidence.js';
 import { toHex } from './hash.js';
+import { OldestFirst } from './oldest-first.js';
 import { checkEvidenceContext, newClaims, type MasternodeContext } from './masternode-rules.js';
 import type { Block } from './block.js';
 import type { Transaction } from './transaction.js';
@@ -17,12 +18,13 @@ export const MAX_PENDING_EVIDENCE = 1000;
 
 export class EvidencePool {
   private readonly pending = new Map<string, Transaction>();
+  private readonly oldest = new OldestFirst(this.pending);
 
   /** Add an offence (a repeat of a pending one is ignored); returns whether it was new. */
   add(e: EvidencePayload): boolean {
     const key = toHex(evidenceKey(e));
     if (this.pending.has(key)) return false;
-    if (this.pending.size >= MAX_PENDING_EVIDENCE) this.pending.delete(this.pending.keys().next().value!);
+    this.oldest.trimTo(MAX_PENDING_EVIDENCE - 1);
     this.pending.set(key, createEvidenceTx(e));
     return true;
   }

@@ -1,3 +1,5 @@
+import { OldestFirst } from './oldest-first.js';
+
 /**
  * Txids of recently confirmed transactions, at most `max` (the oldest forgotten first). Under
  * load, gossip copies of a transaction keep arriving after its block connected (each relay
@@ -7,6 +9,7 @@
  */
 export class RecentTxids {
   private readonly ids = new Set<string>();
+  private readonly oldest = new OldestFirst(this.ids);
 
   constructor(readonly max: number) {
     if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('max must be a non-negative integer');
@@ -16,7 +19,7 @@ export class RecentTxids {
   add(id: string): void {
     if (this.max === 0 || this.ids.has(id)) return;
     this.ids.add(id);
-    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    this.oldest.trimTo(this.max);
   }
 
   /** Forget `id`: its block was disconnected. */

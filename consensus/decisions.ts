@@ -5,6 +5,7 @@
  * (after its next timeout), so repeats cost us nothing and the map is bounded by n per decision.
  */
 import type { ValidatorSet } from './leader.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 import type { Decision } from './types.js';
 
 export interface StoredDecision {
@@ -16,13 +17,14 @@ export interface StoredDecision {
 
 export class DecisionLog {
   private readonly byHeight = new Map<number, StoredDecision>();
+  private readonly oldest = new OldestFirst(this.byHeight);
   constructor(readonly keep: number) {}
 
   /** Remember a decision, forgetting the oldest beyond `keep`. */
   add(decision: Decision, set: ValidatorSet): void {
     if (this.keep <= 0) return;
     this.byHeight.set(decision.height, { decision, set, answered: new Map() });
-    while (this.byHeight.size > this.keep) this.byHeight.delete(this.byHeight.keys().next().value!);
+    this.oldest.trimTo(this.keep);
   }
 
   get(height: number): StoredDecision | undefined {

@@ -14,6 +14,7 @@ import type { ConsensusCode } from './errors.js';
 import { leaderOf, type ValidatorSet } from './leader.js';
 import type { Bytes, Effect, EngineConfig, NewView, PersistRecord, PreparedCertificate, PrePrepare, ViewChange } from './types.js';
 import { VoteBook } from './vote-book.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 
 /** Bound on remembered successful signature checks (a NEW-VIEW re-checks many of the same votes). */
 export const SIG_CACHE_MAX = 8192;
@@ -100,12 +101,13 @@ export function newRound(): Round {
 }
 
 function cachedVerify(cache: Map<string, true>, verify: EngineConfig['verify']): EngineConfig['verify'] {
+  const oldest = new OldestFirst(cache);
   return (publicKey, message, signature) => {
     const key = toHex(publicKey) + toHex(signature) + toHex(message);
     if (cache.has(key)) return true;
     const ok = verify(publicKey, message, signature);
     if (ok) {
-      if (cache.size >= SIG_CACHE_MAX) cache.delete(cache.keys().next().value!);
+      oldest.trimTo(SIG_CACHE_MAX - 1);
       cache.set(key, true);
     }
     return ok;

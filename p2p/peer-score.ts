@@ -6,6 +6,7 @@
  * `maxBans` bans, oldest evicted first. `now` (ms) is always passed in.
  */
 import { P2pCode } from './errors.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 
 /** Penalty per refusal code (0 = not the peer's fault). Threshold −100 by default. */
 export const PENALTIES: Readonly<Record<P2pCode, number>> = {
@@ -58,8 +59,10 @@ export interface PenaltyResult {
 
 export class PeerScores {
   private readonly scores = new Map<string, Score>();
+  private readonly scoresOldest = new OldestFirst(this.scores);
   /** peer → ban expiry (ms). */
   private readonly bans = new Map<string, number>();
+  private readonly bansOldest = new OldestFirst(this.bans);
 
   constructor(readonly config: ScoreConfig = DEFAULT_SCORE_CONFIG) {}
 
@@ -76,7 +79,7 @@ export class PeerScores {
     if (penalty === 0) return { score: current, ban: false };
     const value = current - penalty;
     this.scores.delete(peer); // re-insert: Map order is our recency order for eviction
-    if (this.scores.size >= this.config.maxPeers) this.scores.delete(this.scores.keys().next().value!);
+    this.scoresOldest.trimTo(this.config.maxPeers - 1);
     this.scores.set(peer, { value, at: now });
     if (value <= this.config.banThreshold && !this.isBanned(peer, now)) {
       this.ban(peer, now);
@@ -88,7 +91,7 @@ export class PeerScores {
   /** Ban `peer` until now + banMs (or `ms`). */
   ban(peer: string, now: number, ms = this.config.banMs): void {
     this.bans.delete(peer);
-    if (this.bans.size >= this.config.maxBans) this.bans.delete(this.bans.keys().next().value!);
+    this.bansOldest.trimTo(this.config.maxBans - 1);
     this.bans.set(peer, now + ms);
   }
 

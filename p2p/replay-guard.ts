@@ -7,6 +7,7 @@
  * stale. Under a flood that shrinks the window; it never lets a replay through.
  */
 import { P2pCode, P2pError } from './errors.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 
 export interface ReplayConfig {
   /** How old an envelope may be (ms). */
@@ -23,6 +24,7 @@ export type ReplayReason = 'seen' | 'stale' | 'future';
 export class ReplayGuard {
   /** key → envelope timestamp; Map order = insertion order. */
   private readonly seen = new Map<string, number>();
+  private readonly oldest = new OldestFirst(this.seen);
   private floor = -Infinity;
   private readonly counts: Record<ReplayReason, number> = { seen: 0, stale: 0, future: 0 };
 
@@ -40,8 +42,9 @@ export class ReplayGuard {
     const k = key(senderHex, nonce);
     if (this.seen.has(k)) return;
     while (this.seen.size >= this.config.maxEntries) {
-      const [oldKey, oldTs] = this.seen.entries().next().value!;
-      this.seen.delete(oldKey);
+      const old = this.oldest.shift();
+      if (old === undefined) break;
+      const oldTs = old[1];
       if (oldTs >= now - this.config.windowMs && oldTs > this.floor) this.floor = oldTs;
     }
     this.seen.set(k, timestampMs);

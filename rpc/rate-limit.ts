@@ -2,6 +2,7 @@
  * Token buckets keyed by a string (an API key id, or a client address for failed auth), held in a
  * bounded LRU so a flood of distinct keys or addresses cannot grow memory. Time is passed in.
  */
+import { OldestFirst } from '../chain/oldest-first.js';
 
 /** Outcome of asking a bucket for tokens. `retryAfterMs` > 0 when refused. */
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
@@ -14,6 +15,7 @@ interface Bucket {
 /** Per-key token buckets: `rate` tokens per second, capacity max(1, `rate × burstFactor`). */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly oldest = new OldestFirst(this.buckets);
 
   constructor(
     private readonly opts: { burstFactor: number; maxEntries: number },
@@ -32,10 +34,7 @@ export class TokenBuckets {
     let b = this.buckets.get(key);
     if (b === undefined) {
       b = { tokens: cap, last: now };
-      if (this.buckets.size >= this.opts.maxEntries) {
-        const oldest = this.buckets.keys().next();
-        if (!oldest.done) this.buckets.delete(oldest.value);
-      }
+      this.oldest.trimTo(this.opts.maxEntries - 1);
     } else {
       this.buckets.delete(key); // re-insert below: Map order is the LRU order
       const elapsed = Math.max(0, now - b.last) / 1000; // a clock stepping back refills nothing

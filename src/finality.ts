@@ -5,6 +5,7 @@
  */
 import type { Block } from '../chain/block.js';
 import { TxKind } from '../chain/constants.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 import type { Metrics } from './metrics.js';
 
 /** Where a transaction became final. */
@@ -21,6 +22,7 @@ const MAX_TRACKED = 100_000;
 export class FinalityTracker {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly acceptedAt = new Map<string, number>();
+  private readonly acceptedOldest = new OldestFirst(this.acceptedAt);
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -29,7 +31,7 @@ export class FinalityTracker {
 
   /** Remember when the mempool accepted `tx` (for the finality histogram). */
   noteAccepted(tx: { readonly txidHex: string }): void {
-    if (this.acceptedAt.size >= MAX_TRACKED) this.acceptedAt.delete(this.acceptedAt.keys().next().value!);
+    this.acceptedOldest.trimTo(MAX_TRACKED - 1);
     this.acceptedAt.set(tx.txidHex, this.now());
   }
 

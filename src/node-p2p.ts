@@ -16,6 +16,7 @@ import '../p2p/polyfill.js';
 import { RuleCode, RuleError } from '../chain/errors.js';
 import { bytesEqual } from '../chain/hash.js';
 import { addOne, hasOne, type OneOrSetMap } from '../chain/one-or-set.js';
+import { OldestFirst } from '../chain/oldest-first.js';
 import type { LoadedChainView, Mempool } from '../chain/mempool.js';
 import type { ChainStore } from '../chain/store.js';
 import type { Transaction } from '../chain/transaction.js';
@@ -52,12 +53,13 @@ const SEEN_MAX = 50_000;
 /** The peers each txid came from, for at most `max` txids (the oldest forgotten first; one peer or a Set: chain/one-or-set.ts). */
 export class TxSenders {
   private readonly byTxid: OneOrSetMap<string, string> = new Map();
+  private readonly oldest = new OldestFirst(this.byTxid);
 
   constructor(private readonly max: number) {}
 
   /** Remember that `peer` sent txid `id`. */
   note(id: string, peer: string): void {
-    if (addOne(this.byTxid, id, peer) && this.byTxid.size > this.max) this.byTxid.delete(this.byTxid.keys().next().value!);
+    if (addOne(this.byTxid, id, peer)) this.oldest.trimTo(this.max);
   }
 
   /** Did `peer` send txid `id` (as far as we still remember)? */
@@ -74,6 +76,7 @@ export class TxSenders {
 /** Transaction gossip over one network: `announce` after a local accept, `attach` for arrivals. */
 export class TxGossip {
   private readonly seen = new Map<string, true>();
+  private readonly seenOldest = new OldestFirst(this.seen);
   /** Peers that sent us a txid (bounded like `seen`): relays skip them. */
   private readonly senders = new TxSenders(SEEN_MAX);
   private pending: { id: string; bytes: Uint8Array }[] = [];
@@ -186,7 +189,7 @@ export class TxGossip {
   private mark(id: string): boolean {
     if (this.seen.has(id)) return false;
     this.seen.set(id, true);
-    if (this.seen.size > SEEN_MAX) this.seen.delete(this.seen.keys().next().value!);
+    this.seenOldest.trimTo(SEEN_MAX);
     return true;
   }
 }
