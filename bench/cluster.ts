@@ -14,7 +14,9 @@
  *
  * (a) max: `--conns` connections send `--batch`-transaction JSON-RPC batches back to back for
  *     `--duration` s (mempool-full → back off, resend). finalized tx/s = accepted ÷ (first send →
- *     last finality); blocks/s, mean block size, CPU per node (/proc stat over the phase), RSS.
+ *     last finality); blocks/s, mean block size, CPU per node (/proc stat over the phase), RSS;
+ *     `cpu_us_per_tx_by_third`: the nodes' CPU per transaction finalized in each third of the load
+ *     (a rising last third is a cost that grows as a node runs, which the phase's mean hides).
  * (b) `--rate` tx/s offered for `--duration` s: finality latency p50/p95/p99 (send of the batch →
  *     the watcher on the observer node first sees the block final; it polls every 20 ms); the p50
  *     line also carries submit_p50_ms / submit_p99_ms, send → the entry node's answer (admitted there).
@@ -134,7 +136,15 @@ try {
     const cpu0 = pids.map((p) => procUsage(p).cpuSec);
     const split0 = pids.map((p) => threadCpuSeconds(p));
     const self0 = process.cpuUsage();
+    // CPU of the four nodes at each third of the load: a cost that grows as a node runs (a memo
+    // filling up, a table growing) shows as a rising last third long before a 20 s average moves.
+    const marks: { at: number; cpu: number }[] = [];
+    const mark = () => marks.push({ at: Date.now(), cpu: pids.reduce((x, p) => x + procUsage(p).cpuSec, 0) });
+    mark();
+    const thirdTimers = [1, 2].map((k) => setTimeout(mark, (DURATION_MS * k) / 3));
     const r = await offer(c, txs, { rate: 'max', durationMs: DURATION_MS, conns: CONNS, batch: BATCH });
+    thirdTimers.forEach(clearTimeout);
+    mark();
     const s = await settle(r);
     const cpu1 = pids.map((p) => procUsage(p));
     const split1 = pids.map((p) => threadCpuSeconds(p));
@@ -156,6 +166,9 @@ try {
       others: split1.map((u, i) => usPerTx(u.others - split0[i]!.others)),
       loadgen: usPerTx((self1.user + self1.system) / 1e6),
     });
+    const finalIn = (from: number, to: number) => watch.blocks.filter((x) => x.seenMs > from && x.seenMs <= to).reduce((n, x) => n + x.txs, 0);
+    const thirds = marks.slice(1).map((m, i) => Math.round(((m.cpu - marks[i]!.cpu) * 1e6) / Math.max(1, finalIn(marks[i]!.at, m.at))));
+    emit('cpu_us_per_tx_by_third', thirds[thirds.length - 1]!, 'µs', { thirds });
     emit('rss_per_node_mb', Math.max(...cpu1.map((u) => u.rssMb)), 'MB', { nodes: cpu1.map((u) => Math.round(u.rssMb)) });
     emit('ceiling_ratio', tps / ceiling, 'ratio', { ceiling_tx_per_sec: Math.round(ceiling), v1: Math.round(v1) });
   }
