@@ -5,7 +5,7 @@
  * `map.delete(map.keys().next().value)` looks O(1) but is not: V8 leaves a hole where an entry
  * was deleted until it next rebuilds the table, and a fresh iterator walks over every hole at the
  * front. With first-in-first-out eviction all the holes are at the front, so each eviction scanned
- * up to the table's size: 12 µs at 20,000 entries, 22 µs at 50,000 (bench/eviction.ts), paid per
+ * up to the table's size: 12–16 µs at 20,000 entries, 21 µs at 50,000 (bench/eviction.ts), paid per
  * transaction by the signature cache, the gossip memos and the recently-confirmed txids once they
  * were full — i.e. always, on a node that has run for a while.
  *

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../../chain/hash.js';
 import { ChainStore } from '../../chain/store.js';
 import { ChainBuilder, TestRng } from '../fixtures/chain-builder.js';
-import { removeDir, tempDir } from '../fixtures/store-helpers.js';
+import { connectRandomBlocks, removeDir, tempDir } from '../fixtures/store-helpers.js';
 
 let dir: string;
 let store: ChainStore | undefined;
@@ -43,11 +43,7 @@ describe('ChainStore: table compression', () => {
     const rng = new TestRng(7);
     store = await ChainStore.open(dir, { compression: true });
     await store.initialize(b.genesis, 'dev');
-    for (let i = 0; i < 12; i++) {
-      const block = b.nextBlock(store.tip(), rng, 8);
-      await store.connectBlock(block);
-      b.apply(block);
-    }
+    await connectRandomBlocks(store, b, rng, 12, 8);
     // Reopening with compression on turns the log into a compressed level-0 table.
     await reopen(true);
     const written = await snapshot(store);
@@ -58,11 +54,7 @@ describe('ChainStore: table compression', () => {
     expect(await snapshot(store)).toEqual(written);
 
     // Grow it without compression, then read the mixed database with compression on again.
-    for (let i = 0; i < 6; i++) {
-      const block = b.nextBlock(store.tip(), rng, 8);
-      await store.connectBlock(block);
-      b.apply(block);
-    }
+    await connectRandomBlocks(store, b, rng, 6, 8);
     await reopen(undefined);
     const grown = await snapshot(store);
     expect(grown.blocks.slice(0, written.blocks.length)).toEqual(written.blocks);
@@ -79,11 +71,7 @@ describe('ChainStore: table compression', () => {
         const rng = new TestRng(9);
         let s = await ChainStore.open(d, compression === undefined ? {} : { compression });
         await s.initialize(b.genesis, 'dev');
-        for (let i = 0; i < 12; i++) {
-          const block = b.nextBlock(s.tip(), rng, 8);
-          await s.connectBlock(block);
-          b.apply(block);
-        }
+        await connectRandomBlocks(s, b, rng, 12, 8);
         await s.close();
         s = await ChainStore.open(d, compression === undefined ? {} : { compression }); // log → table
         await s.close();

@@ -14,7 +14,7 @@ import { ChainStore } from '../../chain/store.js';
 import { createTransaction, outpointKey, txSigningMessage, withSignatures } from '../../chain/transaction.js';
 import { OverlayView } from '../../chain/utxo.js';
 import { ALLOCATION_PER_KEY, ChainBuilder, coinbaseTx, TestRng } from '../fixtures/chain-builder.js';
-import { countPrefixes, dumpPrefix, pokeRaw, removeDir, tempDir } from '../fixtures/store-helpers.js';
+import { connectRandomBlocks, countPrefixes, dumpPrefix, pokeRaw, removeDir, tempDir } from '../fixtures/store-helpers.js';
 
 let dir: string;
 let store: ChainStore | undefined;
@@ -32,18 +32,6 @@ async function openInit(b: ChainBuilder): Promise<ChainStore> {
   store = await ChainStore.open(dir);
   await store.initialize(b.genesis, 'dev');
   return store;
-}
-
-/** Connect `n` random blocks, keeping the builder's wallet model in step. */
-async function grow(s: ChainStore, b: ChainBuilder, rng: TestRng, n: number, txs = 6): Promise<Block[]> {
-  const blocks: Block[] = [];
-  for (let i = 0; i < n; i++) {
-    const block = b.nextBlock(s.tip(), rng, txs);
-    await s.connectBlock(block);
-    b.apply(block);
-    blocks.push(block);
-  }
-  return blocks;
 }
 
 async function reopen(): Promise<ChainStore> {
@@ -159,7 +147,7 @@ describe('ChainStore: refusals leave the database untouched', () => {
     const b = new ChainBuilder(5);
     const s = await openInit(b);
     const rng = new TestRng(5);
-    const [b1] = await grow(s, b, rng, 1, 0); // coinbase only: every genesis output stays unspent
+    const [b1] = await connectRandomBlocks(s, b, rng, 1, 0); // coinbase only: every genesis output stays unspent
     await s.close();
     const snapshot = await dumpPrefix(dir, 'u');
     store = await ChainStore.open(dir);
@@ -202,7 +190,7 @@ describe('ChainStore: refusals leave the database untouched', () => {
     const b = new ChainBuilder(7);
     const s = await openInit(b);
     const rng = new TestRng(7);
-    const [b1] = await grow(s, b, rng, 1, 0);
+    const [b1] = await connectRandomBlocks(s, b, rng, 1, 0);
     const owner = b.signers[0]!;
     const g = b.genesis.txs[0]!.txid;
     const u = createTransaction({ kind: TxKind.Transfer, inputs: [{ prevTxid: g, prevIndex: 1, signature: new Uint8Array(64) }], outputs: [{ amount: 1000n, publicKey: owner.publicKey }] });
@@ -248,7 +236,7 @@ describe('ChainStore: disconnect and finality', () => {
     const startCounts = await countPrefixes(dir);
     store = await ChainStore.open(dir);
     const genesisInfo = await store.utxoSetHash();
-    const blocks = await grow(store, b, new TestRng(7), 30, 8);
+    const blocks = await connectRandomBlocks(store, b, new TestRng(7), 30, 8);
     // The random blocks must include spends of outputs created earlier in the same block.
     const intra = blocks.flatMap((x) => {
       const ids = new Set(x.txs.map((t) => toHex(t.txid)));
@@ -286,14 +274,14 @@ describe('ChainStore: disconnect and finality', () => {
     const b = new ChainBuilder(8);
     const s = await openInit(b);
     const rng = new TestRng(8);
-    const [b1, b2] = await grow(s, b, rng, 2);
+    const [b1, b2] = await connectRandomBlocks(s, b, rng, 2);
     const b3 = b.nextBlock(s.tip(), rng, 3);
     await s.connectBlock(b3, undefined, { final: true });
     b.apply(b3);
     expect(s.finalized()).toEqual({ height: 3, hash: b3.hash });
     await expect(s.disconnectTip()).rejects.toMatchObject({ code: StoreCode.FinalizedBlock });
     await expect(s.setFinalized(2, b2!.hash)).rejects.toMatchObject({ code: StoreCode.FinalizedRegression });
-    await grow(s, b, rng, 2);
+    await connectRandomBlocks(s, b, rng, 2);
     await expect(s.setFinalized(4, b1!.hash)).rejects.toMatchObject({ code: StoreCode.NotInChain });
     await expect(s.setFinalized(9, b1!.hash)).rejects.toMatchObject({ code: StoreCode.NotInChain });
     await s.setFinalized(4, (await s.getBlockHash(4))!);
@@ -309,13 +297,13 @@ describe('ChainStore: disconnect and finality', () => {
   it('reopen resumes tip, finalized, stats and chain id', async () => {
     const b = new ChainBuilder(9);
     const s = await openInit(b);
-    await grow(s, b, new TestRng(9), 5);
+    await connectRandomBlocks(s, b, new TestRng(9), 5);
     const { tip, stats } = { tip: s.tip(), stats: s.utxoStats() };
     const r = await reopen();
     expect(r.tip()).toEqual(tip);
     expect(r.utxoStats()).toEqual(stats);
     expect(toHex(r.chainId)).toBe(toHex(b.genesis.hash));
-    await grow(r, b, new TestRng(10), 2);
+    await connectRandomBlocks(r, b, new TestRng(10), 2);
     expect(r.tip().height).toBe(7);
   });
 });
@@ -324,7 +312,7 @@ describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
   it('an output of the tip block missing from the UTXO set stops disconnect', async () => {
     const b = new ChainBuilder(12);
     const s = await openInit(b);
-    const [b1] = await grow(s, b, new TestRng(12), 1, 0);
+    const [b1] = await connectRandomBlocks(s, b, new TestRng(12), 1, 0);
     await s.close();
     store = undefined;
     await pokeRaw(dir, utxoKey(b1!.txs[0]!.txid, 0), undefined);
@@ -350,7 +338,7 @@ describe('ChainStore: damage is reported as Corrupt, never acted on', () => {
   it('a tip without its height index, a damaged undo record, or garbage values', async () => {
     const b = new ChainBuilder(11);
     let s = await openInit(b);
-    const [, b2] = await grow(s, b, new TestRng(11), 2);
+    const [, b2] = await connectRandomBlocks(s, b, new TestRng(11), 2);
     await s.close();
     store = undefined;
     // An undo record that decodes but names the wrong outpoint: disconnect refuses, writes nothing.
@@ -522,7 +510,7 @@ describe('ChainStore.connectBlock with inputs loaded by validation', () => {
     const b = new ChainBuilder(8);
     const s = await openInit(b);
     const rng = new TestRng(8);
-    await grow(s, b, rng, 2, 4);
+    await connectRandomBlocks(s, b, rng, 2, 4);
     const block = b.nextBlock(s.tip(), rng, 4);
     const view = await s.loadView(block.txs.slice(1));
     const first = block.txs[1]!.inputs[0]!;
