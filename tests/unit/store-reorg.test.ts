@@ -5,10 +5,9 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Block } from '../../chain/block.js';
 import { ChainStore } from '../../chain/store.js';
 import { ChainBuilder, TestRng } from '../fixtures/chain-builder.js';
-import { countPrefixes, dumpPrefix, removeDir, tempDir } from '../fixtures/store-helpers.js';
+import { connectRandomBlocks, countPrefixes, dumpPrefix, removeDir, tempDir } from '../fixtures/store-helpers.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -18,17 +17,6 @@ afterEach(async () => {
 async function dumpAll(dir: string): Promise<Record<string, Array<[string, string]>>> {
   const out: Record<string, Array<[string, string]>> = {};
   for (const p of Object.keys(await countPrefixes(dir))) out[p] = await dumpPrefix(dir, p);
-  return out;
-}
-
-async function extend(store: ChainStore, b: ChainBuilder, rng: TestRng, n: number, txs: number): Promise<Block[]> {
-  const out: Block[] = [];
-  for (let i = 0; i < n; i++) {
-    const block = b.nextBlock(store.tip(), rng, txs);
-    await store.connectBlock(block);
-    b.apply(block);
-    out.push(block);
-  }
   return out;
 }
 
@@ -47,12 +35,12 @@ describe('ChainStore reorg', () => {
           const b = new ChainBuilder(seed % 5);
           const s1 = await ChainStore.open(d1);
           await s1.initialize(b.genesis);
-          const shared = await extend(s1, b, new TestRng(seed), prefix, txs);
-          await extend(s1, b, new TestRng(seed + 1), lenA, txs);
+          const shared = await connectRandomBlocks(s1, b, new TestRng(seed), prefix, txs);
+          await connectRandomBlocks(s1, b, new TestRng(seed + 1), lenA, txs);
           for (let i = 0; i < lenA; i++) await s1.disconnectTip();
           expect(s1.tip().height).toBe(prefix);
           await b.resetFrom(s1);
-          const chainB = await extend(s1, b, new TestRng(seed + 2), lenB, txs);
+          const chainB = await connectRandomBlocks(s1, b, new TestRng(seed + 2), lenB, txs);
           const info1 = await s1.utxoSetHash();
           await s1.close();
 
