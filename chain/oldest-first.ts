@@ -1,6 +1,6 @@
 /**
- * Removes the oldest entry (insertion order) of a Map or Set in amortized O(1): the one way every
- * bounded memo, cache and LRU in the node forgets its oldest entries.
+ * Forgets the oldest entries (insertion order) of a bounded first-in-first-out memo — a Map or Set
+ * that is trimmed on every insert of a new key — in amortized O(1).
  *
  * `map.delete(map.keys().next().value)` looks O(1) but is not: V8 leaves a hole where an entry
  * was deleted until it next rebuilds the table, and a fresh iterator walks over every hole at the
@@ -9,10 +9,18 @@
  * transaction by the signature cache, the gossip memos and the recently-confirmed txids once they
  * were full — i.e. always, on a node that has run for a while.
  *
- * One long-lived iterator fixes it. Map and Set iterators are live: they skip entries deleted
- * after they were made and reach entries added later (an entry deleted and added again moves to
- * the end, as it does in the Map's own order). Every entry the cursor yields is deleted at once,
- * so every entry still present lies ahead of it, and the next one it yields is the oldest.
+ * A long-lived iterator fixes that: Map and Set iterators are live (they skip entries deleted after
+ * they were made and reach entries added later), and every entry the cursor yields is deleted at
+ * once, so the next one it yields is the oldest still present.
+ *
+ * But a live iterator also pins the table it last looked at. When V8 rebuilds a table it links the
+ * old one to the new, and an iterator that has not moved since keeps that whole chain alive, entries
+ * included: a cursor over a memo that churned below its cap (entries deleted and added, none
+ * evicted) held a new 0.46 MB table per rebuild, without end (docs/performance.md). So the cursor
+ * keeps its iterator only while the memo sits at its cap, where every trim moves it; the first trim
+ * with nothing to evict lets it go, and the next eviction starts a fresh one (one scan of the holes).
+ * A recency-ordered LRU (delete and re-insert on every use) rebuilds its table between evictions
+ * and must not hold one: p2p/peer-score.ts and the rate limiters evict with a fresh iterator.
  */
 
 /** What the cursor needs of a Map or Set. */
@@ -22,30 +30,37 @@ export interface InsertionOrdered<K, V> {
   readonly size: number;
 }
 
-/** A cursor over one Map or Set that deletes and returns its oldest entry. */
+/** A cursor over one first-in-first-out memo that deletes its oldest entries. */
 export class OldestFirst<K, V> {
-  private it: Iterator<[K, V]>;
+  private it: Iterator<[K, V]> | undefined;
 
-  constructor(private readonly target: InsertionOrdered<K, V>) {
-    this.it = target.entries();
+  constructor(private readonly target: InsertionOrdered<K, V>) {}
+
+  /** Delete the oldest entries until at most `max` remain, handing each to `onEvict`. */
+  trimTo(max: number, onEvict?: (entry: [K, V]) => void): void {
+    if (this.target.size <= max) {
+      this.it = undefined; // below the cap: holding the iterator would pin every table rebuilt from now on
+      return;
+    }
+    while (this.target.size > max) {
+      const entry = this.nextOldest();
+      if (entry === undefined) return;
+      this.target.delete(entry[0]);
+      onEvict?.(entry);
+    }
   }
 
-  /** Delete the oldest entry still present and return it as [key, value]; undefined when empty. */
-  shift(): [K, V] | undefined {
-    // Never ask an empty collection: an iterator that once answers `done` stays done for good.
-    if (this.target.size === 0) return undefined;
-    let r = this.it.next();
-    if (r.done) {
+  private nextOldest(): [K, V] | undefined {
+    let r = this.it?.next();
+    if (r === undefined || r.done) {
+      // An iterator that once answered `done` stays done for good: start a fresh one.
       this.it = this.target.entries();
       r = this.it.next();
-      if (r.done) return undefined;
+      if (r.done) {
+        this.it = undefined;
+        return undefined;
+      }
     }
-    this.target.delete(r.value[0]);
     return r.value;
-  }
-
-  /** Delete the oldest entries until at most `max` remain. */
-  trimTo(max: number): void {
-    while (this.target.size > max && this.shift() !== undefined);
   }
 }

@@ -6,7 +6,6 @@
  * `maxBans` bans, oldest evicted first. `now` (ms) is always passed in.
  */
 import { P2pCode } from './errors.js';
-import { OldestFirst } from '../chain/oldest-first.js';
 
 /** Penalty per refusal code (0 = not the peer's fault). Threshold −100 by default. */
 export const PENALTIES: Readonly<Record<P2pCode, number>> = {
@@ -59,10 +58,8 @@ export interface PenaltyResult {
 
 export class PeerScores {
   private readonly scores = new Map<string, Score>();
-  private readonly scoresOldest = new OldestFirst(this.scores);
   /** peer → ban expiry (ms). */
   private readonly bans = new Map<string, number>();
-  private readonly bansOldest = new OldestFirst(this.bans);
 
   constructor(readonly config: ScoreConfig = DEFAULT_SCORE_CONFIG) {}
 
@@ -79,7 +76,7 @@ export class PeerScores {
     if (penalty === 0) return { score: current, ban: false };
     const value = current - penalty;
     this.scores.delete(peer); // re-insert: Map order is our recency order for eviction
-    this.scoresOldest.trimTo(this.config.maxPeers - 1);
+    if (this.scores.size >= this.config.maxPeers) this.scores.delete(this.scores.keys().next().value!);
     this.scores.set(peer, { value, at: now });
     if (value <= this.config.banThreshold && !this.isBanned(peer, now)) {
       this.ban(peer, now);
@@ -91,7 +88,7 @@ export class PeerScores {
   /** Ban `peer` until now + banMs (or `ms`). */
   ban(peer: string, now: number, ms = this.config.banMs): void {
     this.bans.delete(peer);
-    this.bansOldest.trimTo(this.config.maxBans - 1);
+    if (this.bans.size >= this.config.maxBans) this.bans.delete(this.bans.keys().next().value!);
     this.bans.set(peer, now + ms);
   }
 

@@ -5,7 +5,6 @@
  * peers, oldest first, so a churn of peer ids cannot grow it.
  */
 import type { Quota } from './protocols.js';
-import { OldestFirst } from '../chain/oldest-first.js';
 
 /** A single token bucket; exported for reuse and unit tests. */
 export class TokenBucket {
@@ -42,7 +41,6 @@ export class TokenBucket {
 /** Buckets keyed by (peer, protocol name). */
 export class RateLimiter {
   private readonly peers = new Map<string, Map<string, TokenBucket>>();
-  private readonly oldest = new OldestFirst(this.peers);
 
   /** `maxPeers` bounds the state; the oldest peer's buckets go first (it has reconnected or left). */
   constructor(private readonly maxPeers = 4096) {}
@@ -51,7 +49,7 @@ export class RateLimiter {
   allow(peer: string, protocol: string, quota: Quota, now: number, cost = 1): boolean {
     let buckets = this.peers.get(peer);
     if (buckets === undefined) {
-      this.oldest.trimTo(this.maxPeers - 1);
+      if (this.peers.size >= this.maxPeers) this.peers.delete(this.peers.keys().next().value!);
       buckets = new Map();
       this.peers.set(peer, buckets);
     }

@@ -41,12 +41,10 @@ export class ReplayGuard {
   record(senderHex: string, nonce: bigint, timestampMs: number, now: number): void {
     const k = key(senderHex, nonce);
     if (this.seen.has(k)) return;
-    while (this.seen.size >= this.config.maxEntries) {
-      const old = this.oldest.shift();
-      if (old === undefined) break;
-      const oldTs = old[1];
+    // An entry forgotten while still inside the window raises the floor: older envelopes are refused as stale.
+    this.oldest.trimTo(this.config.maxEntries - 1, ([, oldTs]) => {
       if (oldTs >= now - this.config.windowMs && oldTs > this.floor) this.floor = oldTs;
-    }
+    });
     this.seen.set(k, timestampMs);
   }
 

@@ -2,7 +2,6 @@
  * Token buckets keyed by a string (an API key id, or a client address for failed auth), held in a
  * bounded LRU so a flood of distinct keys or addresses cannot grow memory. Time is passed in.
  */
-import { OldestFirst } from '../chain/oldest-first.js';
 
 /** Outcome of asking a bucket for tokens. `retryAfterMs` > 0 when refused. */
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
@@ -15,7 +14,6 @@ interface Bucket {
 /** Per-key token buckets: `rate` tokens per second, capacity max(1, `rate × burstFactor`). */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly oldest = new OldestFirst(this.buckets);
 
   constructor(
     private readonly opts: { burstFactor: number; maxEntries: number },
@@ -34,7 +32,10 @@ export class TokenBuckets {
     let b = this.buckets.get(key);
     if (b === undefined) {
       b = { tokens: cap, last: now };
-      this.oldest.trimTo(this.opts.maxEntries - 1);
+      if (this.buckets.size >= this.opts.maxEntries) {
+        const oldest = this.buckets.keys().next();
+        if (!oldest.done) this.buckets.delete(oldest.value);
+      }
     } else {
       this.buckets.delete(key); // re-insert below: Map order is the LRU order
       const elapsed = Math.max(0, now - b.last) / 1000; // a clock stepping back refills nothing
