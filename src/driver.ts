@@ -149,10 +149,12 @@ export class ConsensusDriver {
   /** getconsensusinfo: the engine's view, or the height being waited for. */
   info(): ConsensusInfo {
     const g = this.gate;
-    if (g === null) return describe(this.state);
-    const validators = this.o.validatorsAt(g.height);
-    const n = validators.length;
-    return { height: g.height, view: 0, phase: 'idle', leader: leaderOf(validators, g.height, 0), validators: n, f: faultTolerance(n), quorum: quorumSize(n) };
+    if (g !== null) return waitingAt(g.height, this.o.validatorsAt(g.height));
+    if (this.state.started) return describe(this.state);
+    // Booting, or booting again after block sync replaced the engine state: the engine knows no
+    // height yet, but the next one is the store's tip + 1 (a null leader here once broke callers).
+    const height = this.o.store.tip().height + 1;
+    return waitingAt(height, this.o.validatorsAt(height));
   }
 
   /** False once an IO failure stopped the driver. */
@@ -396,4 +398,10 @@ export class ConsensusDriver {
     const validators = this.o.validatorsAt(g.height);
     this.enqueue({ kind: 'start', height: g.height, validators, now: this.o.now(), restored: g.restored }, true);
   }
+}
+
+/** What getconsensusinfo says of a height no round has started for yet: view 0, idle. */
+function waitingAt(height: number, validators: readonly Bytes[]): ConsensusInfo {
+  const n = validators.length;
+  return { height, view: 0, phase: 'idle', leader: leaderOf(validators, height, 0), validators: n, f: faultTolerance(n), quorum: quorumSize(n) };
 }

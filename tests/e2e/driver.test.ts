@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashBlockBytes } from '../../chain/block.js';
+import { toHex } from '../../chain/hash.js';
 import { createSigner, generateSecretKey, SignatureCache, verifySignature } from '../../chain/ed25519.js';
 import { Mempool } from '../../chain/mempool.js';
 import { ChainStore } from '../../chain/store.js';
@@ -181,6 +182,26 @@ describe('consensus driver', () => {
     expect(driver.healthy).toBe(false);
     expect(sent.filter((m) => m.height === 1).length).toBeGreaterThan(0);
     expect(sent.filter((m) => m.height >= 2)).toEqual([]);
+    await driver.close();
+    await store.close();
+  });
+
+  it('names the next height and its leader while it boots (no round started yet)', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const { store, driver, signer } = await setup(dir, generateSecretKey());
+    const key = toHex(signer.publicKey);
+    // Before boot, and while boot reads the signing record (as after block sync replaced the
+    // engine state): no round has started, the next height is the store's tip (genesis) + 1.
+    const before = driver.info();
+    const booting = driver.boot();
+    const during = driver.info();
+    await booting;
+    for (const c of [before, during]) {
+      expect(c).toMatchObject({ height: 1, view: 0, phase: 'idle', validators: 1, f: 0, quorum: 1 });
+      expect(c.leader === null ? null : toHex(c.leader)).toBe(key);
+    }
+    await waitFor('a final block', () => (store.tip().height >= 1 ? true : undefined), 10_000);
     await driver.close();
     await store.close();
   });

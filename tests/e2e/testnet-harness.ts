@@ -241,10 +241,17 @@ export class TestnetHarness {
     return this.net.nodes.findIndex((nd) => nd.operatorPublicKey === key);
   }
 
-  /** Which node leads the height/view node `ask` is working on (getconsensusinfo). */
+  /**
+   * Which node leads the height/view node `ask` is working on (getconsensusinfo), once that is the
+   * height after its last final block: right after a payment a node may still be landing the block.
+   */
   async leaderIndex(ask = 0): Promise<{ leader: number; height: number; view: number }> {
-    const c = await this.rpc(ask).call<{ height: number; view: number; leader: string }>('getconsensusinfo');
-    return { leader: this.indexOfOperator(c.leader), height: c.height, view: c.view };
+    return waitFor(`node${ask} working on the height after its last final block`, async () => {
+      const [final] = await this.finalHeights([ask]);
+      const c = await this.rpc(ask).call<{ height: number; view: number; leader: string | null }>('getconsensusinfo');
+      if (c.height !== final! + 1 || c.leader === null) return undefined;
+      return { leader: this.indexOfOperator(c.leader), height: c.height, view: c.view };
+    }, 10_000);
   }
 
   /** Send one faucet payment through node `via` and wait until it is final on `nodes`; returns its height. */
