@@ -50,7 +50,10 @@ const RACES: ReadonlySet<string> = new Set([
 
 const SEEN_MAX = 50_000;
 
-/** The peers each txid came from, for at most `max` txids (the oldest forgotten first; one peer or a Set: chain/one-or-set.ts). */
+/**
+ * The peers each txid came from, for at most `max` txids (the oldest forgotten first; one peer or a
+ * Set: chain/one-or-set.ts). Gossip forgets a txid once relayed, so it holds only txids in flight.
+ */
 export class TxSenders {
   private readonly byTxid: OneOrSetMap<string, string> = new Map();
   private readonly oldest = new OldestFirst(this.byTxid);
@@ -60,6 +63,11 @@ export class TxSenders {
   /** Remember that `peer` sent txid `id`. */
   note(id: string, peer: string): void {
     if (addOne(this.byTxid, id, peer)) this.oldest.trimTo(this.max);
+  }
+
+  /** Forget who sent txid `id` (it was relayed: nobody asks again). */
+  forget(id: string): void {
+    this.byTxid.delete(id);
   }
 
   /** Did `peer` send txid `id` (as far as we still remember)? */
@@ -77,9 +85,13 @@ export class TxSenders {
 export class TxGossip {
   private readonly seen = new Map<string, true>();
   private readonly seenOldest = new OldestFirst(this.seen);
-  /** Peers that sent us a txid (bounded like `seen`): relays skip them. */
+  /**
+   * Peers that sent us a txid not relayed yet (bounded like `seen`): the relay skips them. Kept for
+   * every txid until relayed, it held ~15 MB after a minute of full load (three peers per txid).
+   */
   private readonly senders = new TxSenders(SEEN_MAX);
-  private pending: { id: string; bytes: Uint8Array }[] = [];
+  /** Announced, not yet flushed (txid hex → encoding), in announcement order. */
+  private pending = new Map<string, Uint8Array>();
   /** Encodings of received transactions while their admission runs (txid hex → bytes). */
   private readonly arriving = new Map<string, Uint8Array>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -104,7 +116,7 @@ export class TxGossip {
   announce(tx: Transaction): void {
     const id = tx.txidHex;
     if (!this.mark(id)) return;
-    this.pending.push({ id, bytes: tx.bytes });
+    this.pending.set(id, tx.bytes);
     this.flushTimer ??= setTimeout(() => this.flush(), TX_BATCH_FLUSH_MS);
   }
 
@@ -113,10 +125,11 @@ export class TxGossip {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     const txs = this.pending;
-    this.pending = [];
+    this.pending = new Map();
     // Senders known by now are skipped: a 40 ms batch usually learns most of them.
     for (const peer of this.net.peerIds()) {
-      const list = txs.filter((t) => !this.senders.has(t.id, peer)).map((t) => t.bytes);
+      const list: Uint8Array[] = [];
+      for (const [id, bytes] of txs) if (!this.senders.has(id, peer)) list.push(bytes);
       if (list.length === 0) continue;
       try {
         for (const frame of encodeTxBatches(list)) this.net.send(peer, 'tx', frame);
@@ -124,13 +137,19 @@ export class TxGossip {
         this.deps.log.debug({ err, peer }, 'tx gossip to a peer failed');
       }
     }
+    for (const id of txs.keys()) this.senders.forget(id);
+  }
+
+  /** Number of txids whose senders are remembered (those not relayed yet, and refused ones). */
+  get sendersRemembered(): number {
+    return this.senders.size;
   }
 
   /** Stop the flush timer (node close); pending announcements are dropped — gossip is best effort. */
   stop(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.pending = [];
+    this.pending = new Map();
   }
 
   async attach(): Promise<void> {
@@ -141,7 +160,7 @@ export class TxGossip {
       // would be the same (a copy with other signature bytes is still checked on its own, so a
       // malleated copy cannot shadow an honest one).
       const txs = decodeTxBatch(payload, (id, bytes) => {
-        this.senders.note(id, from.id);
+        this.noteSender(id, from.id);
         if (this.known(id)) return false;
         const other = this.arriving.get(id);
         return other === undefined || !bytesEqual(other, bytes);
@@ -166,7 +185,7 @@ export class TxGossip {
    */
   async acceptFromPeer(tx: Transaction, from?: string, loaded?: LoadedChainView | null): Promise<boolean> {
     const id = tx.txidHex;
-    if (from !== undefined) this.senders.note(id, from);
+    if (from !== undefined) this.noteSender(id, from);
     if (this.known(id)) return false;
     try {
       await this.deps.mempool.acceptWithStore(tx, this.deps.store, loaded);
@@ -184,6 +203,13 @@ export class TxGossip {
   /** Gossiped already, pooled, or confirmed lately: a copy needs no check (under load most copies are one of these). */
   private known(id: string): boolean {
     return this.seen.has(id) || this.deps.mempool.has(id) || this.deps.mempool.recentlyConfirmed(id);
+  }
+
+  /** Remember who sent `id` while that can still matter: until our own relay of it has left. */
+  private noteSender(id: string, peer: string): void {
+    // Relayed already, or known without a relay to come (confirmed, pooled without gossip).
+    if (!this.pending.has(id) && this.known(id)) return;
+    this.senders.note(id, peer);
   }
 
   private mark(id: string): boolean {

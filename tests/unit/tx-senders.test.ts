@@ -20,6 +20,18 @@ describe('TxSenders', () => {
     expect(s.size).toBe(1);
   });
 
+  it('forgets a txid on request, whatever its senders', () => {
+    const s = new TxSenders(10);
+    s.note('a', 'p1');
+    s.note('b', 'p1');
+    s.note('b', 'p2');
+    s.forget('b');
+    s.forget('c'); // never noted: nothing happens
+    expect([s.has('a', 'p1'), s.has('b', 'p1'), s.has('b', 'p2'), s.size]).toEqual([true, false, false, 1]);
+    s.note('b', 'p3');
+    expect([s.has('b', 'p3'), s.has('b', 'p1')]).toEqual([true, false]);
+  });
+
   it('forgets the oldest txids beyond its bound', () => {
     const s = new TxSenders(2);
     s.note('a', 'p1');
