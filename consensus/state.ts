@@ -137,7 +137,7 @@ export function initialState(config: EngineConfig): EngineState {
     lastSigned: null,
     round: newRound(),
     buffer: new FutureBuffer(config.maxBufferedMessages),
-    decisions: new DecisionLog(config.keepDecisions),
+    decisions: new DecisionLog(config.keepDecisions, config.keepDecisionBytes),
     draining: false,
     drainAgain: false,
   };

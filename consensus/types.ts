@@ -135,6 +135,8 @@ export interface EngineConfig {
   readonly maxBufferedMessages: number;
   /** How many recent decisions to keep to answer lagging peers with a Decision. */
   readonly keepDecisions: number;
+  /** Bound on those decisions' block bytes (default consensus/decisions.ts DEFAULT_KEEP_DECISION_BYTES). */
+  readonly keepDecisionBytes?: number;
 }
 
 export type Input =
