@@ -25,7 +25,8 @@ describe('faults: 2|2 partition through TCP proxies', () => {
     h = await TestnetHarness.create({
       editConfig: async (i, config, net) => {
         const row: TcpProxy[] = [];
-        for (const [j, other] of net.nodes.entries()) if (j !== i) row[j] = await TcpProxy.start(other.p2pPort);
+        const nodePorts = new Set(net.nodes.flatMap((nd) => [nd.p2pPort, nd.rpcPort]));
+        for (const [j, other] of net.nodes.entries()) if (j !== i) row[j] = await TcpProxy.start(other.p2pPort, nodePorts);
         proxies[i] = row;
         (config.p2p as { bootstrap: string[] }).bootstrap = net.nodes.flatMap((other, j) => (j === i ? [] : [`${row[j]!.multiaddr}/p2p/${other.peerId}`]));
       },

@@ -19,19 +19,27 @@ export class TcpProxy {
     readonly targetPort: number,
   ) {}
 
-  /** Listen on a free 127.0.0.1 port and forward to 127.0.0.1:targetPort. */
-  static async start(targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | null = null;
-    const server = createServer({ pauseOnConnect: true }, (s) => proxy!.accept(s));
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const a = server.address();
-        resolve(typeof a === 'object' && a !== null ? a.port : 0);
+  /** Listen on a free 127.0.0.1 port (none of `avoid`) and forward to 127.0.0.1:targetPort. */
+  static async start(targetPort: number, avoid: ReadonlySet<number> = new Set()): Promise<TcpProxy> {
+    for (;;) {
+      let proxy: TcpProxy | null = null;
+      const server = createServer({ pauseOnConnect: true }, (s) => proxy!.accept(s));
+      const port = await new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const a = server.address();
+          resolve(typeof a === 'object' && a !== null ? a.port : 0);
+        });
       });
-    });
-    proxy = new TcpProxy(server, port, targetPort);
-    return proxy;
+      // An ephemeral port can be one the testnet chose for a node that has not started yet
+      // (it was free when chosen, not reserved): that node would then fail with EADDRINUSE.
+      if (avoid.has(port)) {
+        await new Promise<void>((r) => server.close(() => r()));
+        continue;
+      }
+      proxy = new TcpProxy(server, port, targetPort);
+      return proxy;
+    }
   }
 
   /** The proxy's listen multiaddr. */
