@@ -160,8 +160,9 @@ export class TxGossip {
       // would be the same (a copy with other signature bytes is still checked on its own, so a
       // malleated copy cannot shadow an honest one).
       const txs = decodeTxBatch(payload, (id, bytes) => {
-        this.noteSender(id, from.id);
-        if (this.known(id)) return false;
+        const known = this.known(id);
+        this.noteSender(id, from.id, known);
+        if (known) return false;
         const other = this.arriving.get(id);
         return other === undefined || !bytesEqual(other, bytes);
       });
@@ -170,7 +171,8 @@ export class TxGossip {
       try {
         // In order: a batch may carry a parent and then its child.
         const pre = await this.deps.preverify?.(txs.filter((t) => !this.known(t.txidHex)));
-        for (const tx of txs) await this.acceptFromPeer(tx, from.id, pre?.loaded);
+        // Their sender was noted above, while reading the frame.
+        for (const tx of txs) await this.acceptFromPeer(tx, undefined, pre?.loaded);
       } finally {
         for (const t of mine) this.arriving.delete(t.txidHex);
       }
@@ -185,8 +187,9 @@ export class TxGossip {
    */
   async acceptFromPeer(tx: Transaction, from?: string, loaded?: LoadedChainView | null): Promise<boolean> {
     const id = tx.txidHex;
-    if (from !== undefined) this.noteSender(id, from);
-    if (this.known(id)) return false;
+    const known = this.known(id);
+    if (from !== undefined) this.noteSender(id, from, known);
+    if (known) return false;
     try {
       await this.deps.mempool.acceptWithStore(tx, this.deps.store, loaded);
     } catch (err) {
@@ -205,10 +208,10 @@ export class TxGossip {
     return this.seen.has(id) || this.deps.mempool.has(id) || this.deps.mempool.recentlyConfirmed(id);
   }
 
-  /** Remember who sent `id` while that can still matter: until our own relay of it has left. */
-  private noteSender(id: string, peer: string): void {
+  /** Remember who sent `id` (`known`: this.known(id)) while that can still matter: until our own relay of it has left. */
+  private noteSender(id: string, peer: string, known: boolean): void {
     // Relayed already, or known without a relay to come (confirmed, pooled without gossip).
-    if (!this.pending.has(id) && this.known(id)) return;
+    if (known && !this.pending.has(id)) return;
     this.senders.note(id, peer);
   }
 
