@@ -14,10 +14,11 @@
  * buffer's capacity, so the memory held is one batch of the largest size written, no more.
  *
  * It uses classic-level's native binding directly (the package's `binding.js` and the database
- * handle it keeps under a private symbol): the version is pinned, and tests/unit/store.test.ts
- * fails at once if an upgrade moves them.
+ * handle it keeps under a private symbol): the version is pinned, and if an upgrade moves them the
+ * constructor throws, so the store refuses to open and every store test fails at once.
  */
 import { createRequire } from 'node:module';
+import { StoreCode, StoreError } from './errors.js';
 import type { BatchOp } from './store-batch.js';
 import type { ChainDb } from './store-queries.js';
 
@@ -45,7 +46,7 @@ export class ReusableBatch {
   /** Write `ops` atomically (all or none), then empty the batch for the next write. */
   async write(ops: readonly BatchOp[], sync: boolean): Promise<void> {
     // The binding skips abstract-level's open check, and a closed native handle must never be used.
-    if (this.db.status !== 'open') throw new Error(`the chain database is ${this.db.status}`);
+    if (this.db.status !== 'open') throw new StoreError(StoreCode.NotOpen, `the chain database is ${this.db.status}`);
     try {
       for (const op of ops) {
         if (op.type === 'put') binding.batch_put(this.native, op.key, op.value);

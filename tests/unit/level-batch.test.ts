@@ -44,7 +44,7 @@ describe('ReusableBatch', () => {
     const db = await openDb();
     const batch = new ReusableBatch(db);
     await db.close();
-    await expect(batch.write([put('x', '1')], false)).rejects.toThrow('the chain database is closed');
+    await expect(batch.write([put('x', '1')], false)).rejects.toMatchObject({ code: 'store-not-open', message: 'the chain database is closed' });
     await db.open();
     await batch.write([put('y', '2')], false);
     expect(await read(db, ['x', 'y'])).toEqual([null, '2']);
