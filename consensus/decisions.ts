@@ -3,9 +3,9 @@
  * height can be authenticated and its signer answered with the Decision. Their blocks together stay
  * under `maxBytes` (the newest is always kept): under full load 64 blocks of ~300 KB were ~20 MB,
  * the largest item on a validator's heap, and a peer further behind than a few heights catches up
- * by block sync anyway. Answers are rate-limited to
- * one per (signer, height, view): a peer that stays behind asks again only from a higher view
- * (after its next timeout), so repeats cost us nothing and the map is bounded by n per decision.
+ * by block sync anyway. Answers are rate-limited to one per (signer, height, view): a peer that
+ * stays behind asks again only from a higher view (after its next timeout), so repeats cost us
+ * nothing and the map is bounded by n per decision.
  */
 import type { ValidatorSet } from './leader.js';
 import { OldestFirst } from '../chain/oldest-first.js';
@@ -33,14 +33,18 @@ export class DecisionLog {
   /** Remember a decision, forgetting the oldest beyond `keep` decisions or `maxBytes` of blocks. */
   add(decision: Decision, set: ValidatorSet): void {
     if (this.keep <= 0) return;
-    const forget = ([, d]: [number, StoredDecision]) => (this.blockBytes -= d.decision.block.length);
     const replaced = this.byHeight.get(decision.height);
-    if (replaced !== undefined) forget([decision.height, replaced]);
+    if (replaced !== undefined) this.blockBytes -= replaced.decision.block.length;
     this.byHeight.set(decision.height, { decision, set, answered: new Map() });
     this.blockBytes += decision.block.length;
-    this.oldest.trimTo(this.keep, forget);
-    while (this.blockBytes > this.maxBytes && this.byHeight.size > 1) this.oldest.trimTo(this.byHeight.size - 1, forget);
+    this.oldest.trimTo(this.keep, this.forget);
+    while (this.blockBytes > this.maxBytes && this.byHeight.size > 1) this.oldest.trimTo(this.byHeight.size - 1, this.forget);
   }
+
+  /** An evicted decision's block no longer counts. */
+  private readonly forget = ([, d]: [number, StoredDecision]): void => {
+    this.blockBytes -= d.decision.block.length;
+  };
 
   /** Decisions held now. */
   get size(): number {
