@@ -6,7 +6,7 @@
  * a ledger of every vote observed (to prove no validator signed two block hashes in one
  * (height, view)), a seeded PRNG, and in-process libp2p flooders. Imports the cluster, never copies it.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeBlock } from '../chain/block.js';
 import { BLOCK_REWARD, TxKind } from '../chain/constants.js';
@@ -18,7 +18,8 @@ import { MsgType } from '../consensus/types.js';
 import { P2pNetwork } from '../p2p/network.js';
 import { protocolByName } from '../p2p/protocols.js';
 import { encodeTxBatches } from '../p2p/tx-batch.js';
-import { CONSENSUS_STATE_FILE, decodeRecord } from '../src/consensus-state.js';
+import { CONSENSUS_STATE_FILE, readRecordSync } from '../src/consensus-state.js';
+import type { PersistRecord } from '../consensus/types.js';
 import { tempDir, waitFor } from '../tests/e2e/helpers.js';
 import { procUsage, type Cluster } from './cluster-lib.js';
 
@@ -105,13 +106,18 @@ export class VoteLedger {
   /** Node i's persisted signing record (its own last vote and the prepares of its prepared certificate). */
   addRecord(c: Cluster, i: number): void {
     const nd = c.h.net.nodes[i]!;
-    let text: string;
-    try {
-      text = readFileSync(join(nd.datadir, CONSENSUS_STATE_FILE), 'utf8');
-    } catch {
-      return; // not written yet (nothing signed)
+    // The record is replaced atomically; its certificate file can go between our two reads when
+    // the node saves meanwhile (it then names a newer one), so a missing one is read again.
+    let r: PersistRecord | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        r = readRecordSync(join(nd.datadir, CONSENSUS_STATE_FILE));
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !/certificate .* is missing/.test((err as Error).message)) throw err;
+      }
     }
-    const r = decodeRecord(text, CONSENSUS_STATE_FILE); // replaced atomically: a torn file is a bug
+    if (r === null) return; // not written yet (nothing signed)
     if (r.blockHash !== null) this.add(nd.operatorPublicKey, r.height, r.view, toHex(r.blockHash), `node${i} ${r.phase} record`);
     for (const v of r.prepared?.prepares ?? []) this.add(toHex(v.signer), v.height, v.view, toHex(v.blockHash), `node${i} prepared cert`);
   }

@@ -32,7 +32,7 @@ import { MsgType, type Bytes, type ConsensusMessage, type Effect, type EngineCon
 import type { BlockChecks } from './block-checks.js';
 import type { EvidencePool } from '../chain/evidence-pool.js';
 import { equivocationEvidence } from '../consensus/evidence-proof.js';
-import { loadRecord, saveRecord } from './consensus-state.js';
+import { SigningRecordFile } from './consensus-state.js';
 import type { FinalityTracker } from './finality.js';
 import type { Metrics } from './metrics.js';
 
@@ -105,14 +105,18 @@ export class ConsensusDriver {
    */
   private readonly decoded = new WeakMap<Uint8Array, { block: Block; inputs: LoadedInputs | undefined }>();
 
+  /** The signing record on disk (one writer: it remembers which certificate file it wrote). */
+  private readonly record: SigningRecordFile;
+
   constructor(private readonly o: DriverOptions) {
+    this.record = new SigningRecordFile(o.stateFile);
     this.state = initialState(o.engine);
     this.log = o.logger;
   }
 
   /** Resume from the store's tip and the signing record: start at once if a round was in flight. */
   async boot(): Promise<void> {
-    const record = await loadRecord(this.o.stateFile);
+    const record = await this.record.load();
     const height = this.o.store.tip().height + 1;
     const tipTs = await this.o.checks.tipTimestamp();
     if (record !== null) this.log.info({ height: record.height, view: record.view, phase: record.phase }, 'signing record restored');
@@ -257,7 +261,7 @@ export class ConsensusDriver {
       case 'persist':
         // Nothing is signed on top of a final block before that block is on disk.
         if (this.landing !== null) await this.landing;
-        saveRecord(this.o.stateFile, e.record);
+        this.record.save(e.record);
         return null;
       case 'request-proposal':
         await this.propose(e.height, e.view);

@@ -4,7 +4,7 @@
  * block is written while the next height starts but before anything of that height is signed,
  * and a restart from the record resumes (through a view change when the round was cut short).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { Mempool } from '../../chain/mempool.js';
 import { ChainStore } from '../../chain/store.js';
 import { MsgType, type ConsensusMessage } from '../../consensus/types.js';
 import { BlockChecks } from '../../src/block-checks.js';
-import { decodeRecord } from '../../src/consensus-state.js';
+import { readRecordSync } from '../../src/consensus-state.js';
 import { ConsensusDriver } from '../../src/driver.js';
 import { FinalityTracker } from '../../src/finality.js';
 import { genesisBlock } from '../../src/genesis-file.js';
@@ -65,7 +65,7 @@ describe('consensus driver', () => {
     const { store, driver } = await setup(dir, generateSecretKey(), {
       onSent: (m) => {
         // Read what is on disk at the instant the message is handed to the transport.
-        const rec = decodeRecord(readFileSync(join(dir, 'consensus-state.json'), 'utf8'), 'state');
+        const rec = readRecordSync(join(dir, 'consensus-state.json'))!;
         expect({ height: rec.height, view: rec.view, phase: rec.phase }).toEqual({ height: m.height, view: 'view' in m ? m.view : 0, phase: PHASE_OF[m.type] });
         seen.push(PHASE_OF[m.type]!);
       },
@@ -120,7 +120,7 @@ describe('consensus driver', () => {
     await first.driver.close();
     expect(first.store.tip().height).toBe(0);
     await first.store.close();
-    const rec = decodeRecord(readFileSync(join(dir, 'consensus-state.json'), 'utf8'), 'state');
+    const rec = readRecordSync(join(dir, 'consensus-state.json'))!;
     expect(rec).toMatchObject({ height: 1, view: 0, phase: 'prepare' });
 
     const phases: string[] = [];
