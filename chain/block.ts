@@ -139,8 +139,19 @@ export function readHeader(r: ByteReader): BlockHeader {
   });
 }
 
-/** Decode one block that must span `bytes` exactly (≤ MAX_BLOCK_SIZE). */
-export function decodeBlock(bytes: Uint8Array): Block {
+/**
+ * A transaction already decoded from exactly these bytes, or undefined (decodeBlock's `known`):
+ * the mempool answers it for a proposal's transactions, most of which it holds.
+ */
+export type KnownTransaction = (encoding: Uint8Array) => Transaction | undefined;
+
+/**
+ * Decode one block that must span `bytes` exactly (≤ MAX_BLOCK_SIZE). A transaction `known`
+ * returns is used as it is instead of being decoded again: a value decoded from the same bytes is
+ * the same value, and a replica's proposal repeats its pool (on a loaded validator each decoded
+ * block was ~1.2 KB of heap per transaction living through the round, docs/performance.md).
+ */
+export function decodeBlock(bytes: Uint8Array, known?: KnownTransaction): Block {
   if (bytes.length > MAX_BLOCK_SIZE) throw new DecodeError(DecodeCode.TooLarge, `block of ${bytes.length} bytes exceeds ${MAX_BLOCK_SIZE}`);
   const r = new ByteReader(bytes);
   const header = readHeader(r);
@@ -148,7 +159,8 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const txs: Transaction[] = new Array(txCount);
   for (let i = 0; i < txCount; i++) {
     const len = r.count(1, MAX_BLOCK_SIZE, 'transaction length');
-    txs[i] = decodeTransaction(r.bytes(len, 'transaction'));
+    const encoding = r.bytes(len, 'transaction');
+    txs[i] = known?.(encoding) ?? decodeTransaction(encoding);
   }
   r.end('block');
   const headerBytes = bytes.subarray(0, HEADER_SIZE);

@@ -15,7 +15,7 @@ import { bytesEqual, toHex } from './hash.js';
 import { IndexedHeap } from './heap.js';
 import { PoolIndex, type MempoolEntry, type PoolEntry } from './mempool-index.js';
 import { RecentTxids } from './recent-txids.js';
-import { outpointKey, outputKey, type Transaction, type TxOutput } from './transaction.js';
+import { outpointKey, outputKey, txidHexOfEncoding, type Transaction, type TxOutput } from './transaction.js';
 import { checkTxInputs } from './tx-inputs.js';
 import { checkRegistrationPayload, checkTxSanity } from './tx-rules.js';
 import { checkRegistrationContext, newClaims } from './masternode-rules.js';
@@ -317,6 +317,16 @@ export class Mempool {
   get(txid: Uint8Array | string): Transaction | undefined {
     return this.pool.get(keyOf(txid))?.tx;
   }
+
+  /**
+   * The pool transaction whose encoding is exactly `encoding` (same txid and the same signature
+   * bytes), else undefined: decodeBlock's KnownTransaction, so a proposal reuses pooled values.
+   */
+  readonly withEncoding = (encoding: Uint8Array): Transaction | undefined => {
+    const txidHex = txidHexOfEncoding(encoding);
+    const tx = txidHex === null ? undefined : this.pool.get(txidHex)?.tx;
+    return tx !== undefined && bytesEqual(tx.bytes, encoding) ? tx : undefined;
+  };
 
   /** The pool entry of `txid` (fee, size, in-pool parents and children). */
   entry(txid: Uint8Array | string): MempoolEntry | undefined {

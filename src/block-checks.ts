@@ -5,7 +5,7 @@
  * built with chain/assembler. No consensus state lives here.
  */
 import { assembleBlock } from '../chain/assembler.js';
-import { decodeBlock, type Block } from '../chain/block.js';
+import { decodeBlock, type Block, type KnownTransaction } from '../chain/block.js';
 import { checkBlockContext, checkBlockSanity } from '../chain/block-rules.js';
 import { BLOCK_REWARD } from '../chain/constants.js';
 import type { Signer, SignatureCache } from '../chain/ed25519.js';
@@ -40,6 +40,8 @@ export interface BlockChecksOptions {
   readonly verifyPool?: VerifyPool | null;
   /** Most pool transactions in this node's proposals (config consensus.maxBlockTransactions; default: size cap only). */
   readonly maxBlockTransactions?: number;
+  /** Already-decoded transactions a proposal's decode may reuse (the node's Mempool.withEncoding). */
+  readonly knownTransaction?: KnownTransaction;
 }
 
 /** Validates proposals and builds this node's own. */
@@ -76,7 +78,7 @@ export class BlockChecks {
    */
   async validate(proposal: Uint8Array | Block, height: number, view: number): Promise<Verdict> {
     try {
-      const block = proposal instanceof Uint8Array ? decodeBlock(proposal) : proposal;
+      const block = proposal instanceof Uint8Array ? decodeBlock(proposal, this.o.knownTransaction) : proposal;
       const tip = this.o.store.tip();
       if (height !== tip.height + 1) return { valid: false, reason: `height ${height} does not extend tip ${tip.height}` };
       checkBlockSanity(block);

@@ -171,7 +171,7 @@ export class Node {
     });
     const evidence = new EvidencePool();
     const finality = (this.parts.finality = new FinalityTracker(this.metrics, this.now));
-    const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now, evidence, verifyPool, maxBlockTransactions: c.consensus.maxBlockTransactions });
+    const checks = new BlockChecks({ store, chainId, sigCache, validatorsAt, now: this.now, evidence, verifyPool, maxBlockTransactions: c.consensus.maxBlockTransactions, knownTransaction: mempool.withEncoding });
 
     // p2p (non-dev only): the network exists before the driver (its transport), and is attached
     // to the driver and started after it (docs/p2p.md "Wiring into the node").

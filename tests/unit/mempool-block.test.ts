@@ -7,9 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assembleBlock } from '../../chain/assembler.js';
-import { createBlock, type Block } from '../../chain/block.js';
+import { createBlock, decodeBlock, type Block } from '../../chain/block.js';
 import { checkBlockContext, checkBlockSanity } from '../../chain/block-rules.js';
 import { BLOCK_REWARD, TxKind } from '../../chain/constants.js';
 import { SignatureCache } from '../../chain/ed25519.js';
@@ -19,7 +20,7 @@ import { toHex } from '../../chain/hash.js';
 import { Mempool } from '../../chain/mempool.js';
 import { encodeRegistrationPayload } from '../../chain/registration.js';
 import { ChainStore } from '../../chain/store.js';
-import type { Transaction } from '../../chain/transaction.js';
+import { withSignatures, type Transaction } from '../../chain/transaction.js';
 import { MapView, OverlayView } from '../../chain/utxo.js';
 import { CHAIN_ID, coinOf, coinbase, fund, id, out, signer, spend, type Coin } from './chain-fixtures.js';
 import { txAtRate } from './mempool-fixtures.js';
@@ -254,5 +255,51 @@ describe('Mempool with the real ChainStore', () => {
     await real.connectBlock(block);
     await expect(pool.acceptWithStore(second, counting, loaded)).rejects.toMatchObject({ code: RuleCode.MissingInputs });
     expect(loads).toBe(1);
+  });
+});
+
+/** A value with every byte array (Buffer or Uint8Array: the pool's values may hold either) as hex. */
+const plainValue = (x: unknown): unknown =>
+  x instanceof Uint8Array ? toHex(x) : Array.isArray(x) ? x.map(plainValue) : typeof x === 'object' && x !== null ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, plainValue(v)])) : x;
+
+describe('decodeBlock with the mempool as its known transactions (Mempool.withEncoding)', () => {
+  it('reuses the pooled value for a byte-identical transaction and decodes everything else', () => {
+    const pooled = [txAtRate(coin(), 2n, [bob]), txAtRate(coin(), 3n, [carol])];
+    for (const tx of pooled) mempool.accept(tx, view, 0);
+    const c = coin();
+    const unknown = txAtRate(c, 1n, [bob]);
+    // Same txid as a pooled transaction (signatures are not in it), other signature bytes: a
+    // malleated copy must be decoded from its own bytes, never answered with the pooled value.
+    const malleated = withSignatures(pooled[1]!, [new Uint8Array(64).fill(9)]);
+    expect(toHex(malleated.txid)).toBe(toHex(pooled[1]!.txid));
+    const block = blockOf(1, [pooled[0]!, unknown, malleated]);
+
+    const plain = decodeBlock(block.bytes);
+    const reused = decodeBlock(block.bytes, mempool.withEncoding);
+    expect(plainValue(reused)).toEqual(plainValue(plain));
+    expect(reused.txs[1]).toBe(pooled[0]); // the pool's own value
+    expect(reused.txs[2]).not.toBe(unknown);
+    expect(reused.txs[3]).not.toBe(pooled[1]);
+    expect(toHex(reused.txs[3]!.inputs[0]!.signature)).toBe('09'.repeat(64));
+    expect(mempool.withEncoding(block.txs[0]!.bytes)).toBeUndefined(); // the coinbase is not pooled
+    expect(mempool.withEncoding(new Uint8Array(3))).toBeUndefined(); // no txid in it
+  });
+
+  it('gives the value a plain decode gives, whatever the pool holds (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (inPool, malleate) => {
+        const pool = new Mempool({ chainId: CHAIN_ID, sigCache: new SignatureCache() });
+        const txs = inPool.map((pooledHere, i) => {
+          const tx = txAtRate(coin(), BigInt(i + 1), [bob]);
+          if (pooledHere) pool.accept(tx, view, 0);
+          return malleate[i] === true ? withSignatures(tx, [new Uint8Array(64).fill(i + 1)]) : tx;
+        });
+        const block = blockOf(1, txs);
+        const reused = decodeBlock(block.bytes, pool.withEncoding);
+        expect(plainValue(reused)).toEqual(plainValue(decodeBlock(block.bytes)));
+        txs.forEach((tx, i) => expect(reused.txs[i + 1] === pool.get(tx.txid)).toBe(inPool[i] === true && malleate[i] !== true));
+      }),
+      { numRuns: 40 },
+    );
   });
 });
