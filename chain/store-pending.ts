@@ -6,30 +6,39 @@
  */
 import type { BatchOp } from './store-batch.js';
 
-/** Operations of consecutive connects, in order, with the newest value of each key. */
+/**
+ * Operations of consecutive connects, in order, with the newest value of each key. The per-key
+ * index is built per key prefix (chain/layout.ts) on the first read of that prefix, then kept up to
+ * date: between a connect and its landing, reads are of UTXOs (admission) and rarely of anything
+ * else, and indexing every operation's key (a latin1 string and a map entry each, ~8 per
+ * transaction) was a quarter of the bytes a loaded validator promoted to its old generation
+ * (sampling heap profile, docs/performance.md twelfth session).
+ */
 export class PendingWrites {
   private ops: BatchOp[] = [];
-  /** Latest value per key (latin1 of the key bytes); null = deleted. */
-  private readonly latest = new Map<string, Buffer | null>();
+  /** Per key prefix byte: latest value per key (latin1 of the key bytes); null = deleted. */
+  private readonly byPrefix = new Map<number, Map<string, Buffer | null>>();
   private byteCount = 0;
 
   /** Append one block's operations (after the block's plan succeeded in full). */
   add(ops: readonly BatchOp[]): void {
     for (const op of ops) {
       this.ops.push(op);
-      if (op.type === 'put') {
-        this.latest.set(op.key.toString('latin1'), op.value);
-        this.byteCount += op.key.length + op.value.length;
-      } else {
-        this.latest.set(op.key.toString('latin1'), null);
-        this.byteCount += op.key.length;
-      }
+      this.byteCount += op.type === 'put' ? op.key.length + op.value.length : op.key.length;
+      this.byPrefix.get(prefixOf(op.key))?.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
     }
   }
 
   /** The held value of `key`: a Buffer, null if deleted here, undefined if this batch does not touch it. */
   lookup(key: Buffer): Buffer | null | undefined {
-    return this.latest.get(key.toString('latin1'));
+    const prefix = prefixOf(key);
+    let latest = this.byPrefix.get(prefix);
+    if (latest === undefined) {
+      latest = new Map();
+      for (const op of this.ops) if (prefixOf(op.key) === prefix) latest.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
+      this.byPrefix.set(prefix, latest);
+    }
+    return latest.get(key.toString('latin1'));
   }
 
   /** The operations held, in the order they were added. */
@@ -45,6 +54,11 @@ export class PendingWrites {
   get empty(): boolean {
     return this.ops.length === 0;
   }
+}
+
+/** A key's first byte (its table, chain/layout.ts Prefix); -1 for the empty key. */
+function prefixOf(key: Uint8Array): number {
+  return key.length === 0 ? -1 : key[0]!;
 }
 
 /**
