@@ -7,8 +7,8 @@
  * never a mix.
  *
  * The prepared certificate carries the whole prepared block (~250 KB under load). It lives in its
- * own binary file beside the record, named by its SHA-256 and written (and fsynced) once, before
- * the first record that names it: the record's directory fsync then covers its entry too. The
+ * own binary file beside the record, named by its SHA-256 and written (file and directory
+ * fsynced) once, before the first record that names it. The
  * record holds the name and the digest, and a load refuses a certificate file that does not match.
  * Why: a round saves the record two or three times and the certificate changes at most once;
  * inlined as hex in the JSON every commit-phase save wrote and fsynced ~550 KB on the round's
@@ -145,7 +145,11 @@ export class SigningRecordFile {
       const bytes = encodePreparedCertificate(record.prepared);
       const sha256 = sha256Hex(bytes);
       const file = certificateFileName(this.file, sha256);
-      if (previous?.file !== file) writeFileAtomicSync(join(dirname(this.file), file), bytes);
+      if (previous?.file !== file) {
+        writeFileAtomicSync(join(dirname(this.file), file), bytes);
+        // Its directory entry durable before any record can name it, whatever the file system orders.
+        fsyncDirectorySync(dirname(this.file));
+      }
       next = { cert: record.prepared, file, sha256 };
     }
     writeFileDurablySync(this.file, encodeRecord(record, next === null ? null : { file: next.file, sha256: next.sha256 }) + '\n');
@@ -184,7 +188,7 @@ function removeQuietly(path: string): void {
 
 /**
  * Write `path` whole through a temp file and a rename, the data fsynced; the caller fsyncs the
- * directory afterwards (the record's save does). The rename matters when a file of the same digest
+ * directory afterwards. The rename matters when a file of the same digest
  * is already there and named by the record on disk: it is never seen half written.
  */
 function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o600): void {
@@ -253,7 +257,12 @@ export function saveRecord(file: string, record: PersistRecord): void {
 /** Atomic, fsynced replacement of a small file with synchronous calls: no event-loop round trip between the steps. */
 export function writeFileDurablySync(file: string, text: string, mode = 0o600): void {
   writeFileAtomicSync(file, text, mode);
-  const dfd = openSync(dirname(file), 'r');
+  fsyncDirectorySync(dirname(file));
+}
+
+/** fsync a directory, so the renames and new entries in it survive a power cut. */
+function fsyncDirectorySync(dir: string): void {
+  const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);
   } finally {
