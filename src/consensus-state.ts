@@ -130,7 +130,8 @@ export class SigningRecordFile {
   async load(): Promise<PersistRecord | null> {
     const read = readRecordWithFile(this.file);
     if (read === null) return null;
-    if (read.certificate !== null && read.record.prepared !== null) this.written = { cert: read.record.prepared, ...read.certificate };
+    // What the record on disk names, exactly (a reload after block sync replaces what this writer knew).
+    this.written = read.certificate !== null && read.record.prepared !== null ? { cert: read.record.prepared, ...read.certificate } : null;
     this.removeStaleCertificates();
     this.knowsDisk = true;
     return read.record;
