@@ -25,7 +25,7 @@ export class PendingWrites {
     for (const op of ops) {
       this.ops.push(op);
       this.byteCount += op.type === 'put' ? op.key.length + op.value.length : op.key.length;
-      this.byPrefix.get(prefixOf(op.key))?.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
+      this.byPrefix.get(prefixOf(op.key))?.set(op.key.toString('latin1'), heldValue(op));
     }
   }
 
@@ -35,7 +35,7 @@ export class PendingWrites {
     let latest = this.byPrefix.get(prefix);
     if (latest === undefined) {
       latest = new Map();
-      for (const op of this.ops) if (prefixOf(op.key) === prefix) latest.set(op.key.toString('latin1'), op.type === 'put' ? op.value : null);
+      for (const op of this.ops) if (prefixOf(op.key) === prefix) latest.set(op.key.toString('latin1'), heldValue(op));
       this.byPrefix.set(prefix, latest);
     }
     return latest.get(key.toString('latin1'));
@@ -54,6 +54,11 @@ export class PendingWrites {
   get empty(): boolean {
     return this.ops.length === 0;
   }
+}
+
+/** What an operation leaves at its key: the value put, or null for a delete. */
+function heldValue(op: BatchOp): Buffer | null {
+  return op.type === 'put' ? op.value : null;
 }
 
 /** A key's first byte (its table, chain/layout.ts Prefix); -1 for the empty key. */

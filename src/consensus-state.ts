@@ -21,10 +21,10 @@
  * cause of view changes under load, docs/performance.md). The synchronous calls cost well under a
  * millisecond on an idle disk (fdatasync of a small file ≈ 0.3 ms here) and never queue.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fromHex, toHex } from '../chain/hash.js';
+import { fromHex, sha256, toHex } from '../chain/hash.js';
 import { decodePreparedCertificate, encodePreparedCertificate } from '../consensus/codec.js';
 import type { PersistRecord, PreparedCertificate } from '../consensus/types.js';
 
@@ -42,8 +42,14 @@ function certificateFileName(recordFile: string, digestHex: string): string {
   return `${basename(recordFile)}.prepared-${digestHex.slice(0, 32)}.bin`;
 }
 
+/** A certificate file as a version-2 record names it: its name and the SHA-256 (hex) of its bytes. */
+interface CertificateFile {
+  readonly file: string;
+  readonly sha256: string;
+}
+
 /** Where a record's certificate is: in its own file (version 2) or inline (version 1). */
-type CertificateRef = { readonly file: string; readonly sha256: string } | { readonly inline: Uint8Array };
+type CertificateRef = CertificateFile | { readonly inline: Uint8Array };
 
 interface ParsedRecord {
   readonly height: number;
@@ -54,7 +60,7 @@ interface ParsedRecord {
 }
 
 /** The record as version-2 JSON, its certificate named by `cert` (the file written before it). */
-function encodeRecord(r: PersistRecord, cert: { file: string; sha256: string } | null): string {
+function encodeRecord(r: PersistRecord, cert: CertificateFile | null): string {
   return JSON.stringify({
     version: FORMAT_VERSION,
     height: r.height,
@@ -110,14 +116,12 @@ function decodeCertificate(bytes: Uint8Array, file: string): PreparedCertificate
   }
 }
 
-const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
 /**
  * One validator's signing record file and the certificate files beside it. `save` remembers the
  * certificate it wrote last, so the saves of a round write the block once.
  */
 export class SigningRecordFile {
-  private written: { readonly cert: PreparedCertificate; readonly file: string; readonly sha256: string } | null = null;
+  private written: (CertificateFile & { readonly cert: PreparedCertificate }) | null = null;
   /** Whether every certificate file on disk other than `written` has been removed. */
   private knowsDisk = false;
 
@@ -144,14 +148,14 @@ export class SigningRecordFile {
     if (record.prepared !== null && previous !== null && previous.cert === record.prepared) next = previous;
     else if (record.prepared !== null) {
       const bytes = encodePreparedCertificate(record.prepared);
-      const sha256 = sha256Hex(bytes);
-      const file = certificateFileName(this.file, sha256);
+      const digest = toHex(sha256(bytes));
+      const file = certificateFileName(this.file, digest);
       if (previous?.file !== file) {
         writeFileAtomicSync(join(dirname(this.file), file), bytes);
         // Its directory entry durable before any record can name it, whatever the file system orders.
         fsyncDirectorySync(dirname(this.file));
       }
-      next = { cert: record.prepared, file, sha256 };
+      next = { cert: record.prepared, file, sha256: digest };
     }
     writeFileDurablySync(this.file, encodeRecord(record, next === null ? null : { file: next.file, sha256: next.sha256 }) + '\n');
     this.written = next;
@@ -218,7 +222,7 @@ export function readRecordSync(file: string): PersistRecord | null {
   return readRecordWithFile(file)?.record ?? null;
 }
 
-function readRecordWithFile(file: string): { record: PersistRecord; certificate: { file: string; sha256: string } | null } | null {
+function readRecordWithFile(file: string): { record: PersistRecord; certificate: CertificateFile | null } | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -228,7 +232,7 @@ function readRecordWithFile(file: string): { record: PersistRecord; certificate:
   }
   const r = parseRecord(text, file);
   let prepared: PreparedCertificate | null = null;
-  let certificate: { file: string; sha256: string } | null = null;
+  let certificate: CertificateFile | null = null;
   if (r.prepared !== null && 'inline' in r.prepared) prepared = decodeCertificate(r.prepared.inline, file);
   else if (r.prepared !== null) {
     certificate = r.prepared;
@@ -239,7 +243,7 @@ function readRecordWithFile(file: string): { record: PersistRecord; certificate:
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') damaged(file, `its prepared certificate ${certificate.file} is missing`);
       throw err;
     }
-    if (sha256Hex(bytes) !== certificate.sha256) damaged(file, `its prepared certificate ${certificate.file} does not match its digest`);
+    if (toHex(sha256(bytes)) !== certificate.sha256) damaged(file, `its prepared certificate ${certificate.file} does not match its digest`);
     prepared = decodeCertificate(bytes, file);
   }
   return { record: { height: r.height, view: r.view, phase: r.phase, blockHash: r.blockHash, prepared }, certificate };

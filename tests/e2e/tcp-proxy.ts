@@ -21,24 +21,30 @@ export class TcpProxy {
 
   /** Listen on a free 127.0.0.1 port (none of `avoid`) and forward to 127.0.0.1:targetPort. */
   static async start(targetPort: number, avoid: ReadonlySet<number> = new Set()): Promise<TcpProxy> {
-    for (;;) {
-      let proxy: TcpProxy | null = null;
-      const server = createServer({ pauseOnConnect: true }, (s) => proxy!.accept(s));
-      const port = await new Promise<number>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          const a = server.address();
-          resolve(typeof a === 'object' && a !== null ? a.port : 0);
+    // An ephemeral port can be one the testnet chose for a node that has not started yet (it was
+    // free when chosen, not reserved): that node would then fail with EADDRINUSE. A server on such
+    // a port is kept open until a good one is drawn, so the next draw cannot return it again.
+    const drawnAgain: Server[] = [];
+    try {
+      for (;;) {
+        let proxy: TcpProxy | null = null;
+        const server = createServer({ pauseOnConnect: true }, (s) => proxy!.accept(s));
+        const port = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => {
+            const a = server.address();
+            resolve(typeof a === 'object' && a !== null ? a.port : 0);
+          });
         });
-      });
-      // An ephemeral port can be one the testnet chose for a node that has not started yet
-      // (it was free when chosen, not reserved): that node would then fail with EADDRINUSE.
-      if (avoid.has(port)) {
-        await new Promise<void>((r) => server.close(() => r()));
-        continue;
+        if (avoid.has(port)) {
+          drawnAgain.push(server);
+          continue;
+        }
+        proxy = new TcpProxy(server, port, targetPort);
+        return proxy;
       }
-      proxy = new TcpProxy(server, port, targetPort);
-      return proxy;
+    } finally {
+      for (const s of drawnAgain) s.close();
     }
   }
 
