@@ -6,11 +6,20 @@
  * Out: {id, ok}   ok = one byte per item, 1 = valid (transferred back); or {id, error} if the
  *                 batch could not be read (a bug in the pool, reported instead of crashing).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
+import { keyObjectsImported } from '../chain/ed25519.js';
+import { ImportedKeyCollector } from './key-garbage.js';
 import { verifyBatch } from './verify-batch.js';
 
 if (parentPort === null) throw new Error('verify-worker.ts runs only as a worker thread (src/verify-pool.ts)');
 const port = parentPort;
+
+// A worker cannot be started with --expose-gc (Node refuses V8 flags in execArgv); set at run time,
+// the flag gives contexts made after it a `gc` function. Why this thread needs one: src/key-garbage.ts.
+setFlagsFromString('--expose-gc');
+const keyGarbage = new ImportedKeyCollector(keyObjectsImported, runInNewContext('gc') as () => void);
 
 port.on('message', (m: { id: number; buf: ArrayBuffer }) => {
   let ok: Uint8Array<ArrayBuffer>;
@@ -21,4 +30,5 @@ port.on('message', (m: { id: number; buf: ArrayBuffer }) => {
     return;
   }
   port.postMessage({ id: m.id, ok: ok.buffer }, [ok.buffer]);
+  keyGarbage.afterBatch(); // after the answer is on its way: the collection delays no caller
 });

@@ -5,7 +5,9 @@
  * worker that outgrows its heap limit, and the pre-verified `verify` that block sync hands to
  * checkCommitCertificate.
  */
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
@@ -16,6 +18,7 @@ import { checkCommitCertificate } from '../../consensus/certificates.js';
 import { makeValidatorSet } from '../../consensus/leader.js';
 import { signVote, signedBytesOf } from '../../consensus/messages.js';
 import { MsgType } from '../../consensus/types.js';
+import { waitFor } from '../e2e/helpers.js';
 import { VerifyPool, VerifyPoolCode, VerifyPoolError, preverified, type VerifyItem } from '../../src/verify-pool.js';
 
 const Point = ed25519.Point;
@@ -164,6 +167,39 @@ describe('VerifyPool lifecycle', () => {
     expect(await codeOf(after)).toBe(VerifyPoolCode.WorkerFailed);
     expect(await p.verify(ok)).toEqual([true, false]); // a new thread took its place
     expect(p.running).toBe(1);
+  });
+
+  it('a thread collects its garbage once per key cache of imported keys (the evicted keys hold OpenSSL memory V8 does not see)', async () => {
+    // The real worker module, loaded by a wrapper that counts the thread's forced full collections
+    // (what the worker's gc() runs; V8's own collections are not forced) into a file.
+    const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+    const api = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
+    const worker = new URL('../../src/verify-worker.ts', import.meta.url).href;
+    const out = join(mkdtempSync(join(tmpdir(), 'keygc-')), 'forced');
+    const code = `import { PerformanceObserver, constants } from 'node:perf_hooks';
+      import { writeFileSync } from 'node:fs';
+      let forced = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (e.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED)) forced++;
+        writeFileSync(${JSON.stringify(out)}, String(forced));
+      }).observe({ entryTypes: ['gc'] });
+      const { tsImport } = await import(${JSON.stringify(api)});
+      await tsImport(${JSON.stringify(worker)}, ${JSON.stringify(import.meta.url)});`;
+    const p = pool({ size: 1, workerUrl: new URL(`data:text/javascript,${encodeURIComponent(code)}`) });
+    const forced = (): number => (existsSync(out) ? Number(readFileSync(out, 'utf8')) : 0);
+    // 2,000 distinct keys three times: all but the first pass are cache hits, below one collection's worth.
+    const few = Array.from({ length: 2_000 }, (_, i) => createSigner(le(BigInt(i + 1) * 7919n)));
+    const m = Uint8Array.of(1, 2, 3);
+    const fewItems = few.map((s) => ({ publicKey: s.publicKey, message: m, signature: s.sign(m) }));
+    for (let pass = 0; pass < 3; pass++) expect(await p.verify(fewItems)).toEqual(fewItems.map(() => true));
+    expect(forced()).toBe(0);
+    // 4,500 more distinct keys (one with a bad signature), 500 per call: the imports since the
+    // last collection reach 2,048 at 2,500 and again at 5,000 keys → two collections, answers intact.
+    const many = Array.from({ length: 4_500 }, (_, i) => createSigner(le(BigInt(i + 1) * 104729n)));
+    const items = many.map((s, i) => ({ publicKey: s.publicKey, message: m, signature: s.sign(i === 4_321 ? Uint8Array.of(9) : m) }));
+    for (let i = 0; i < items.length; i += 500) expect(await p.verify(items.slice(i, i + 500))).toEqual(local(items.slice(i, i + 500)));
+    await waitFor('two forced collections', () => (forced() >= 2 ? true : undefined), 10_000);
+    expect(forced()).toBe(2);
   });
 
   it('a thread is heap-limited: one that outgrows its limit fails typed, the process lives on', async () => {
