@@ -46,7 +46,8 @@ export function isValidPublicKey(pk: Uint8Array): boolean {
   return !smallOrder.has(Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString('hex'));
 }
 
-const KEY_CACHE_MAX = 2048;
+/** Keys each thread keeps imported (~1.1 KB of OpenSSL memory each). */
+export const KEY_CACHE_MAX = 2048;
 const keyCache = new Map<string, KeyObject | null>();
 const keyCacheOldest = new OldestFirst(keyCache);
 let keyImports = 0;

@@ -5,9 +5,10 @@
  * (~10× their heap size in native memory) wait for a major GC that its heap never asks for.
  * Measured with two threads over 40,000 distinct keys: +80 MB of malloc arenas, bench/rss.ts.
  */
+import { KEY_CACHE_MAX } from '../chain/ed25519.js';
 
 /** Keys imported between two collections: one key cache's worth (chain/ed25519.ts), ~2.3 MB native. */
-export const COLLECT_EVERY_IMPORTS = 2048;
+export const COLLECT_EVERY_IMPORTS = KEY_CACHE_MAX;
 
 /** Decides, after each batch, whether enough keys were imported since the last collection to run one. */
 export class ImportedKeyCollector {

@@ -5,7 +5,7 @@
  * worker that outgrows its heap limit, and the pre-verified `verify` that block sync hands to
  * checkCommitCertificate.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -203,6 +203,7 @@ describe('VerifyPool lifecycle', () => {
     for (let i = 0; i < many.length; i += 500) expect(await p.verify(many.slice(i, i + 500))).toEqual(local(many.slice(i, i + 500)));
     await waitFor('a forced collection', () => (forced() >= 1 ? true : undefined), 10_000);
     expect(forced()).toBe(1);
+    rmSync(dirname(out), { recursive: true, force: true });
   });
 
   it('a thread is heap-limited: one that outgrows its limit fails typed, the process lives on', async () => {
