@@ -53,9 +53,10 @@ const keyCacheOldest = new OldestFirst(keyCache);
 let keyImports = 0;
 
 /**
- * How many KeyObjects this thread has imported so far. Each holds ~1.1 KB of OpenSSL memory that
- * V8 does not see and frees only when its small JS handle is collected; a thread that verifies
- * many distinct keys but allocates little (src/verify-worker.ts) uses this to collect in time.
+ * How many keys this thread has imported so far: each one missing from its cache, counted before
+ * the import (a key that is no curve point counts too). Each KeyObject holds ~1.1 KB of OpenSSL
+ * memory that V8 does not see and frees only when its small JS handle is collected; a thread that
+ * verifies many distinct keys but allocates little (src/verify-worker.ts) uses this to collect in time.
  */
 export function keyObjectsImported(): number {
   return keyImports;
