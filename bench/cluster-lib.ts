@@ -24,8 +24,13 @@ import { statCpuSeconds } from './proc.js';
 const PER_SPLIT = 4_000;
 /** Fee of a load transaction (it is 154 bytes; min fee rate 1 unit/byte). */
 const LOAD_FEE = 1_000n;
-/** How often the finality watcher asks the observer for new final heights. */
-const WATCH_EVERY_MS = 20;
+/**
+ * The finality watcher's long poll (`waitforblockheight`) is answered by the observer at most this
+ * late when no block comes, so `stop()` and an observer switch never wait longer.
+ */
+const WATCH_WAIT_MS = 1_000;
+/** Pause after a failed poll (the observer killed or being switched), so a dead node is not hammered. */
+const WATCH_RETRY_MS = 20;
 
 /** A pre-signed load transaction. */
 export interface LoadTx {
@@ -289,7 +294,12 @@ export interface SeenBlock {
   readonly seenMs: number;
 }
 
-/** Timestamps finality per txid by polling one observer node for new final heights. */
+/**
+ * Timestamps finality per txid at one observer node: a long poll (`waitforblockheight`, docs/rpc.md)
+ * answered the moment the next height is final there, then the new blocks' txids. Polling the
+ * height every 20 ms instead stamped a block 50–200 ms late at the median on a loaded observer
+ * (an interval plus two round trips through its busy event loop; docs/performance.md).
+ */
 export class FinalityWatch {
   readonly finalAt = new Map<string, number>();
   readonly blocks: SeenBlock[] = [];
@@ -320,19 +330,20 @@ export class FinalityWatch {
       try {
         await this.poll();
       } catch {
-        // observer busy or being switched: try again next round
+        // observer killed or being switched: try again shortly
+        await new Promise((r) => setTimeout(r, WATCH_RETRY_MS));
       }
-      await new Promise((r) => setTimeout(r, WATCH_EVERY_MS));
     }
   }
 
   private async poll(): Promise<void> {
     const client = this.c.clients[this.observer]!;
-    const fin = (await client.call<{ finalizedheight: number }>('getblockchaininfo')).finalizedheight;
+    const fin = (await client.call<{ height: number }>('waitforblockheight', [this.lastHeight + 1, WATCH_WAIT_MS])).height;
+    // Stamped at the wait's answer: the getblock round trip below is the watcher's, not finality's.
+    const now = Date.now();
     if (fin <= this.lastHeight) return;
     const heights = Array.from({ length: Math.min(50, fin - this.lastHeight) }, (_, i) => this.lastHeight + 1 + i);
     const answers = await client.batch(heights.map((h) => ({ method: 'getblock', params: [h, 1] })));
-    const now = Date.now();
     for (const a of answers) {
       const b = a.result as { height: number; size: number; view: number; tx: string[] } | undefined;
       if (b === undefined || b.height !== this.lastHeight + 1) break;

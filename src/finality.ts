@@ -23,6 +23,8 @@ export class FinalityTracker {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly acceptedAt = new Map<string, number>();
   private readonly acceptedOldest = new OldestFirst(this.acceptedAt);
+  /** waitforblockheight callers: few (each is an open RPC request), so a scan per final block is cheap. */
+  private readonly heightWaiters = new Set<{ readonly height: number; readonly waiter: Waiter }>();
 
   constructor(
     private readonly metrics: Metrics | null,
@@ -56,6 +58,7 @@ export class FinalityTracker {
       for (const w of set) w(place);
     }
     if (finalized > 0) this.metrics?.transactionsFinalized.inc(finalized);
+    for (const h of [...this.heightWaiters]) if (h.height <= place.height) h.waiter(place);
   }
 
   /**
@@ -64,36 +67,65 @@ export class FinalityTracker {
    * or on `cancel()`.
    */
   watch(txidHex: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void } {
-    let done!: (v: FinalPlace | null) => void;
-    const promise = new Promise<FinalPlace | null>((resolve) => (done = resolve));
     const set = this.waiters.get(txidHex) ?? new Set<Waiter>();
     this.waiters.set(txidHex, set);
-    const finish = (v: FinalPlace | null): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      set.delete(waiter);
-      if (set.size === 0 && this.waiters.get(txidHex) === set) this.waiters.delete(txidHex);
-      done(v);
-    };
-    const waiter: Waiter = (place) => finish(place);
-    const onAbort = (): void => finish(null);
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    set.add(waiter);
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) finish(null);
-    return { promise, cancel: () => finish(null) };
+    return wait<FinalPlace>(timeoutMs, signal, (waiter) => {
+      set.add(waiter);
+      return () => {
+        set.delete(waiter);
+        if (set.size === 0 && this.waiters.get(txidHex) === set) this.waiters.delete(txidHex);
+      };
+    });
+  }
+
+  /**
+   * Register interest in the first final block at `height` or above (waitforblockheight), before
+   * looking at the finalized height, for the same reason as `watch`. Resolves with the place of
+   * the block that reached it, or null at the timeout, on abort or on `cancel()`.
+   */
+  watchHeight(height: number, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void } {
+    return wait<FinalPlace>(timeoutMs, signal, (waiter) => {
+      const entry = { height, waiter };
+      this.heightWaiters.add(entry);
+      return () => this.heightWaiters.delete(entry);
+    });
   }
 
   /** Wake every waiter with "not final" (node shutting down). */
   closeAll(): void {
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w(null);
     this.waiters.clear();
+    for (const h of [...this.heightWaiters]) h.waiter(null);
   }
 
   /** Number of pending waiters (tests, status). */
   get pending(): number {
     let n = 0;
     for (const s of this.waiters.values()) n += s.size;
-    return n;
+    return n + this.heightWaiters.size;
   }
+}
+
+/**
+ * One wait: `register` adds the waiter and returns how to take it out again. Settles once — with
+ * the waiter's value, or null at the timeout, on abort or on `cancel()` — and always unregisters.
+ */
+function wait<T>(timeoutMs: number, signal: AbortSignal, register: (waiter: (v: T | null) => void) => () => void): { promise: Promise<T | null>; cancel: () => void } {
+  let done!: (v: T | null) => void;
+  const promise = new Promise<T | null>((resolve) => (done = resolve));
+  let unregister: (() => void) | null = null;
+  const finish = (v: T | null): void => {
+    if (unregister === null) return;
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    unregister();
+    unregister = null;
+    done(v);
+  };
+  const onAbort = (): void => finish(null);
+  const timer = setTimeout(() => finish(null), timeoutMs);
+  unregister = register(finish);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) finish(null);
+  return { promise, cancel: () => finish(null) };
 }

@@ -11,7 +11,7 @@ import { droppedLogLines } from './log-destination.js';
 
 export const METRIC_PREFIX = 'timecoin_';
 
-/** The JSON-RPC methods of SPEC §5; any other name is counted as `other`. */
+/** The JSON-RPC methods this node serves (SPEC §5 and gettxoutsetinfo, waitforblockheight); any other name is counted as `other`. */
 export const RPC_METHOD_LABELS = [
   'getblockchaininfo',
   'getblockcount',
@@ -33,6 +33,7 @@ export const RPC_METHOD_LABELS = [
   'masternodestatus',
   'gettransactionfinality',
   'waittransactionfinality',
+  'waitforblockheight',
   'validateaddress',
   'sendrawtransaction',
   'testmempoolaccept',
@@ -42,7 +43,7 @@ export const RPC_METHOD_LABELS = [
 ] as const;
 const rpcMethods = new Set<string>(RPC_METHOD_LABELS);
 
-/** The `method` label for a request: the method itself when it is in SPEC §5's table, else `other`. */
+/** The `method` label for a request: the method itself when this node serves it, else `other`. */
 export function rpcMethodLabel(method: unknown): string {
   return typeof method === 'string' && rpcMethods.has(method) ? method : 'other';
 }

@@ -65,6 +65,8 @@ export interface NodeServices {
   consensusInfo(): ConsensusInfo;
   /** Register for the finality of a txid before looking it up (see FinalityTracker.watch). */
   watchFinality(txidHex: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void };
+  /** Register for the first final block at or above a height before reading the finalized height (FinalityTracker.watchHeight). */
+  watchFinalHeight(height: number, timeoutMs: number, signal: AbortSignal): { promise: Promise<FinalPlace | null>; cancel: () => void };
   /** Every registered masternode whose collateral is unspent (or the genesis-designated validator). */
   masternodes(): MasternodeEntry[];
   /** This node's operator key, or null for a non-validator. */
@@ -149,6 +151,7 @@ export function createServices(d: ServicesDeps): NodeServices {
     testAccept: (txs) => testAccept(txs, { store: d.store, mempool: d.mempool, chainId: d.chainId, sigCache: d.sigCache }),
     consensusInfo: () => d.driver.info(),
     watchFinality: (txidHex, timeoutMs, signal) => d.finality.watch(txidHex, timeoutMs, signal),
+    watchFinalHeight: (height, timeoutMs, signal) => d.finality.watchHeight(height, timeoutMs, signal),
     masternodes: () => masternodeEntries(d),
     peerCount: () => d.p2p?.peerCount() ?? 0,
     p2p: d.p2p ?? null,

@@ -1,10 +1,13 @@
-/** Consensus and finality methods (SPEC §5): getconsensusinfo, gettransactionfinality, waittransactionfinality. */
+/**
+ * Consensus and finality methods (SPEC §5): getconsensusinfo, gettransactionfinality,
+ * waittransactionfinality; and waitforblockheight (Bitcoin Core's, on the finalized height; docs/node.md).
+ */
 import { fromHex } from '../../chain/hash.js';
 import { notFound } from '../../rpc/errors.js';
 import { defineMethod, type MethodTable } from '../../rpc/methods.js';
 import type { NodeServices } from '../services.js';
 
-/** waittransactionfinality waits at most this long, whatever timeoutMs asks (docs/node.md). */
+/** waittransactionfinality and waitforblockheight wait at most this long, whatever timeoutMs asks (docs/node.md). */
 export const MAX_FINALITY_WAIT_MS = 300_000;
 const DEFAULT_FINALITY_WAIT_MS = 30_000;
 
@@ -76,6 +79,22 @@ export function consensusMethods(s: NodeServices): MethodTable {
         const place = await w.promise;
         if (place !== null) return { txid, finalized: true, height: place.height, blockhash: place.blockHash };
         return (await lookup(s, txid)) ?? { txid, finalized: false, height: null, blockhash: null };
+      },
+    }),
+    waitforblockheight: defineMethod({
+      scope: 'read',
+      params: [
+        { name: 'height', type: 'uint' },
+        { name: 'timeoutMs', type: 'uint', optional: true, default: DEFAULT_FINALITY_WAIT_MS },
+      ],
+      handler: async ([height, timeoutMs], ctx) => {
+        // Watch first, then look, as waittransactionfinality does.
+        const w = s.watchFinalHeight(height, Math.min(timeoutMs, MAX_FINALITY_WAIT_MS), ctx.signal);
+        if (s.chain.finalized().height >= height) w.cancel();
+        else await w.promise;
+        // Bitcoin Core answers the tip it has when it returns, reached or not (the timeout is no error).
+        const fin = s.chain.finalized();
+        return { hash: fin.hash, height: fin.height };
       },
     }),
   };

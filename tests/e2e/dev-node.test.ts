@@ -99,6 +99,26 @@ describe('dev node: transaction life cycle over RPC', () => {
     expect(await rpc.call('getmempoolinfo')).toMatchObject({ size: 0, bytes: 0, maxsize: 10_000, minfeerate: '1' });
   });
 
+  it('waitforblockheight answers a reached height at once, the next one the moment its block is final, and the tip at the timeout', async () => {
+    const info = await rpc.call<ChainInfo>('getblockchaininfo');
+    const tip = { hash: info.finalizedhash, height: info.finalizedheight };
+    expect(await rpc.call('waitforblockheight', [info.finalizedheight, 20_000])).toEqual(tip);
+
+    const started = Date.now();
+    expect(await rpc.call('waitforblockheight', [info.finalizedheight + 5, 300])).toEqual(tip);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+
+    // No block comes by itself (10 minute idle interval): the wait is answered by the transaction's block.
+    const next = rpc.call<{ hash: string; height: number }>('waitforblockheight', [info.finalizedheight + 1, 20_000]);
+    const wallet = devWallet(datadir);
+    const tx = await transfer(rpc, wallet, wallet.address, 2_000n, info.chainid);
+    const txid = await rpc.call<string>('sendrawtransaction', [toHex(tx.bytes)]);
+    const fin = await rpc.call<Finality>('waittransactionfinality', [txid, 20_000]);
+    expect(await next).toEqual({ hash: fin.blockhash, height: fin.height });
+    expect(fin.height).toBe(info.finalizedheight + 1);
+    await expect(rpc.call('waitforblockheight', [-1])).rejects.toThrow(/-32602/);
+  });
+
   it('serves the block and transaction in every verbosity', async () => {
     const { chainid } = await rpc.call<ChainInfo>('getblockchaininfo');
     const wallet = devWallet(datadir);
