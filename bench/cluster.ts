@@ -18,8 +18,11 @@
  *     `cpu_us_per_tx_by_third`: the nodes' CPU per transaction finalized in each third of the load
  *     (a rising last third is a cost that grows as a node runs, which the phase's mean hides).
  * (b) `--rate` tx/s offered for `--duration` s: finality latency p50/p95/p99 (send of the batch →
- *     the watcher on the observer node first sees the block final; it polls every 20 ms); the p50
+ *     the observer node answers the watcher's `waitforblockheight` long poll for the block); the p50
  *     line also carries submit_p50_ms / submit_p99_ms, send → the entry node's answer (admitted there).
+ *     `finality_p50_ms_by_third`: p50 of the transactions sent in each third of the window — the
+ *     step from no load to `--rate` builds a queue that the first third pays for and the last
+ *     third shows drained (or not).
  * (c) under `--rate` load, SIGKILL the node getconsensusinfo names leader → ms until the watcher
  *     sees the next height final, and the largest gap between final blocks over the following
  *     N + 1 heights (it includes the view change when the dead node's turn to lead comes).
@@ -182,6 +185,15 @@ try {
     emit(`finality_p50_ms_at_${RATE}`, percentile(s.latencies, 50), 'ms', extra);
     emit(`finality_p95_ms_at_${RATE}`, percentile(s.latencies, 95), 'ms');
     emit(`finality_p99_ms_at_${RATE}`, percentile(s.latencies, 99), 'ms');
+    const third = (r.endMs - r.startMs) / 3;
+    const thirds: number[][] = [[], [], []];
+    for (const t of r.accepted) {
+      const sent = r.sentAt.get(t)!;
+      const f = watch.finalAt.get(t);
+      if (f !== undefined) thirds[Math.min(2, Math.floor((sent - r.startMs) / third))]!.push(f - sent);
+    }
+    const byThird = thirds.map((xs) => percentile(xs, 50));
+    emit(`finality_p50_ms_by_third_at_${RATE}`, byThird[2]!, 'ms', { thirds: byThird });
     const sec = (s.lastFinal - r.startMs) / 1000;
     emit(`finalized_tx_per_sec_at_${RATE}`, s.latencies.length / sec, 'tx/s');
   }
@@ -199,11 +211,10 @@ try {
     const until = leaderKillWindowEnd(finalAtKill, info.height, c.h.size);
     const deadline = killedAt + 60_000;
     while (watch.lastHeight < until && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const after = watch.blocks.filter((b) => b.height > finalAtKill && b.height <= until);
-    if (after.length === 0) note('no block final within 60 s of the leader kill');
-    const g = leaderKillGaps(after, killedAt);
-    emit('leader_kill_next_final_ms', g.nextFinalMs, 'ms', { killed: leader, height: after[0]?.height, view: after[0]?.view, load: load() });
-    emit('leader_kill_max_block_gap_ms', g.worst.gap, 'ms', { height: g.worst.height, view: g.worst.view, blocks: after.length, view_changes: g.viewChanges });
+    const g = leaderKillGaps(watch.blocks.filter((b) => b.height > finalAtKill && b.height <= until), killedAt);
+    if (g.first === null) note('no block final within 60 s of the leader kill');
+    emit('leader_kill_next_final_ms', g.nextFinalMs, 'ms', { killed: leader, height: g.first?.height, view: g.first?.view, load: load() });
+    emit('leader_kill_max_block_gap_ms', g.worst.gap, 'ms', { height: g.worst.height, view: g.worst.view, blocks: g.blocks, view_changes: g.viewChanges });
     await running;
   }
 

@@ -50,10 +50,21 @@ describe('phase c gaps', () => {
     expect(g.worst).toEqual({ gap: 3_000, height: 5, view: 1 });
   });
 
+  it('a block the observer had final before the kill is left out (stamped, not yet fetched, at the kill)', () => {
+    const g = leaderKillGaps([block(101, 0, 986), block(102, 1, 3_456), block(103, 0, 3_700)], 1_000);
+    expect(g.nextFinalMs).toBe(2_456);
+    expect(g.worst).toEqual({ gap: 2_456, height: 102, view: 1 });
+    expect(g.viewChanges).toBe(1);
+    expect(g.first).toEqual({ height: 102, view: 1 });
+    expect(g.blocks).toBe(2);
+  });
+
   it('no block final: NaN figures, no view changes', () => {
     const g = leaderKillGaps([], 1_000);
     expect(g.nextFinalMs).toBeNaN();
     expect(g.worst.gap).toBeNaN();
     expect(g.viewChanges).toBe(0);
+    expect(g.first).toBeNull();
+    expect(g.blocks).toBe(0);
   });
 });
