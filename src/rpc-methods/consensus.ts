@@ -1,6 +1,6 @@
 /**
  * Consensus and finality methods (SPEC §5): getconsensusinfo, gettransactionfinality,
- * waittransactionfinality; and waitforblockheight (Bitcoin Core's, on the finalized height; docs/node.md).
+ * waittransactionfinality; and waitforblockheight (Bitcoin Core's, on the finalized height; docs/rpc.md).
  */
 import { fromHex } from '../../chain/hash.js';
 import { notFound } from '../../rpc/errors.js';
