@@ -7,10 +7,10 @@
  * Signs `--items` distinct (key, message) pairs, measures this process's RSS (/proc VmRSS), then
  * verifies them on a pool of `--threads` worker threads in `--batch`-item calls (block pre-verify
  * sends a block's inputs as one call), and measures again: the difference is the pool's threads
- * (one V8 isolate each: heap, young generation, code) plus the key cache in each thread. With
- * `--passes N` it verifies the items N times: more keys than a thread's cache keep being imported
- * and evicted, which is what a loaded validator does (src/key-garbage.ts). The cluster-level
- * figure (validators with a full mempool) is bench/cluster.ts phase (d).
+ * (one V8 isolate each: heap, young generation, code). With `--passes N` it verifies the items
+ * N times. (Until the fifteenth session each thread also imported every key as an OpenSSL KeyObject
+ * and had to collect them; libsodium verifies raw keys, so nothing is kept per key any more.) The
+ * cluster-level figure (validators with a full mempool) is bench/cluster.ts phase (d).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

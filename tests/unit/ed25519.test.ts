@@ -2,7 +2,9 @@
  * SPEC §2 pinned vectors, each built here from curve arithmetic (@noble/curves points, SHA-512
  * from @noble/hashes) rather than copied from the implementation, plus the cache contract.
  */
+import { createPublicKey, verify as opensslVerify } from 'node:crypto';
 import fc from 'fast-check';
+import sodium from 'sodium-native';
 import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -123,6 +125,95 @@ describe('SPEC §2 pinned vectors', () => {
       expect(verifySignature(key, M, sig)).toBe(true);
       return;
     }
+  });
+});
+
+/**
+ * SPEC §2's rule written out as the SPEC states it: the key checks, then what OpenSSL (Node's
+ * crypto.verify) computes. The verifier computes it with libsodium; this is the oracle.
+ */
+function specRule(publicKey: Uint8Array, M: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.length !== 64 || !isValidPublicKey(publicKey)) return false;
+  try {
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+    return opensslVerify(null, M, key, sig);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A signature whose R is the small-order point `R`: with S = k·a, [S]B − [k]A' = −[k]T for the key
+ * A' = [a]B + T, so it verifies exactly when −[k]T = R; messages are tried until k makes it so.
+ */
+function smallOrderRSignature(T: Pt, R: Uint8Array, tag: string): { key: Uint8Array; M: Uint8Array; sig: Uint8Array } {
+  const key = A.add(T).toBytes();
+  const target = Point.fromBytes(R);
+  for (let i = 0; ; i++) {
+    const M = msg(`${tag} ${i}`);
+    const k = challenge(R, key, M);
+    if (mul(T, k).negate().equals(target)) return { key, M, sig: Uint8Array.from([...R, ...le((k * a) % L)]) };
+  }
+}
+
+describe('libsodium computes the SPEC rule (the OpenSSL equation plus the key checks)', () => {
+  it('R = identity with a prime-order key: the rule accepts (the equation holds), libsodium alone would not', () => {
+    const I = Point.ZERO.toBytes();
+    const M = msg('small-order R');
+    const sig = Uint8Array.from([...I, ...le((challenge(I, A.toBytes(), M) * a) % L)]);
+    expect(specRule(A.toBytes(), M, sig)).toBe(true);
+    expect(sodium.crypto_sign_verify_detached(sig, M, A.toBytes())).toBe(false);
+    expect(verifySignature(A.toBytes(), M, sig)).toBe(true);
+    const other = Uint8Array.from(sig);
+    other[40]! ^= 1;
+    expect(verifySignature(A.toBytes(), M, other)).toBe(false);
+  });
+
+  it('every small-order R encoding, either sign bit, on a key that makes the equation hold: the same verdict as the rule', () => {
+    let accepted = 0;
+    for (const e of SMALL_ORDER_ENCODINGS) {
+      const R = Buffer.from(e, 'hex');
+      const canonical = Uint8Array.from(R);
+      canonical[31]! &= 0x7f;
+      const { key, M, sig } = smallOrderRSignature(T8, canonical, `R ${e}`);
+      const given = Uint8Array.from([...R, ...sig.subarray(32)]); // as given, sign bit included: a new challenge, the rule decides
+      for (const [k, m, s] of [[key, M, sig], [key, M, given]] as const) {
+        const verdict = specRule(k, m, s);
+        expect(verifySignature(k, m, s)).toBe(verdict);
+        if (verdict) accepted++;
+      }
+    }
+    expect(accepted).toBeGreaterThanOrEqual(8); // each canonical small-order R verifies under its key
+  });
+
+  it('random, mutated and crafted signatures: the verifier and the rule agree', () => {
+    const smallR = SMALL_ORDER_ENCODINGS.map((e) => Buffer.from(e, 'hex'));
+    const mutation = fc.oneof(
+      fc.constant({ kind: 'none' as const }),
+      fc.record({ kind: fc.constant('bit' as const), bit: fc.nat({ max: 511 }) }),
+      fc.record({ kind: fc.constant('smallR' as const), i: fc.nat({ max: smallR.length - 1 }) }),
+      fc.record({ kind: fc.constant('sPlusL' as const) }),
+      fc.record({ kind: fc.constant('bytes' as const), b: fc.uint8Array({ minLength: 64, maxLength: 64 }) }),
+      fc.record({ kind: fc.constant('mixedKey' as const), t: fc.integer({ min: 1, max: 7 }) }),
+      fc.record({ kind: fc.constant('smallKey' as const), i: fc.nat({ max: smallR.length - 1 }) }),
+    );
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: L - 1n }), fc.bigInt({ min: 1n, max: L - 1n }), fc.uint8Array({ maxLength: 80 }), mutation, (sk, r, M, mut) => {
+        let key = mul(B, sk).toBytes();
+        let { sig } = signRaw(sk, r, key, M);
+        if (mut.kind === 'bit') sig[mut.bit >> 3]! ^= 1 << (mut.bit & 7);
+        if (mut.kind === 'smallR') sig = Uint8Array.from([...smallR[mut.i]!, ...sig.subarray(32)]);
+        if (mut.kind === 'sPlusL') sig = Uint8Array.from([...sig.subarray(0, 32), ...le(((fromLe(sig.subarray(32)) + L) % (1n << 256n)))]);
+        if (mut.kind === 'bytes') sig = mut.b;
+        if (mut.kind === 'mixedKey') {
+          key = mul(B, sk).add(mul(T8, BigInt(mut.t))).toBytes();
+          sig = signRaw(sk, r, key, M).sig;
+        }
+        if (mut.kind === 'smallKey') key = smallR[mut.i]!;
+        expect(verifySignature(key, M, sig)).toBe(specRule(key, M, sig));
+      }),
+      { numRuns: 600 },
+    );
   });
 });
 
