@@ -22,6 +22,11 @@ import { retryAfterSeconds, TokenBuckets } from './rate-limit.js';
 export interface RpcMetrics {
   /** `scope`: the highest scope of the limited key, or `unauthenticated` for failed-auth limiting. */
   rateLimited(scope: Scope | 'unauthenticated'): void;
+  /**
+   * One response fully sent, by HTTP status. Node's own 400 / 408 / 431 answers to bytes that never
+   * became a request (bad framing, header timeouts, oversized headers) are not seen here.
+   */
+  httpResponse?(status: number): void;
 }
 
 export interface RpcServerOptions {
@@ -240,7 +245,13 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
   }
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void route(req, res));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (metrics?.httpResponse !== undefined) {
+      const count = metrics.httpResponse.bind(metrics);
+      res.once('finish', () => count(res.statusCode));
+    }
+    void route(req, res);
+  });
 
   let listening = false;
   return {

@@ -322,7 +322,10 @@ export class Node {
       health: () => this.closing === null && this.parts.driver?.healthy === true,
       limits: { maxBodyBytes: c.rpc.maxBodyBytes, maxBatch: c.rpc.maxBatch, defaultRatePerSecond: c.rpc.defaultRatePerSecond, ...this.opts.rpcLimits },
       logger: rpcLog,
-      metrics: { rateLimited: (scope) => this.metrics.rateLimited.inc({ scope }) },
+      metrics: {
+        rateLimited: (scope) => this.metrics.rateLimited.inc({ scope }),
+        httpResponse: (status) => this.metrics.rpcHttpResponses.inc({ status: String(status) }),
+      },
       now: this.now,
     }));
     this.rpcPort = await rpc.listen();

@@ -193,7 +193,11 @@ describe('dev node: transaction life cycle over RPC', () => {
     expect(text).toMatch(/timecoin_transactions_finalized_total [1-9]/);
     expect(text).toMatch(/timecoin_blocks_produced_total [1-9]/);
     expect(text).toMatch(/timecoin_rpc_requests_total\{method="sendrawtransaction",code="0"\} [1-9]/);
+    expect(text).toMatch(/timecoin_rpc_http_responses_total\{status="200"\} [1-9]/);
     expect((await fetch(new URL('health', node.rpcUrl))).status).toBe(200);
+    expect((await fetch(new URL('metrics', node.rpcUrl))).status).toBe(401);
+    const again = await (await fetch(new URL('metrics', node.rpcUrl), { headers: { authorization: `Bearer ${rpc.key}` } })).text();
+    expect(again).toMatch(/timecoin_rpc_http_responses_total\{status="401"\} [1-9]/);
   });
 });
 

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyStore } from '../../rpc/apikeys.js';
 import { createRpcServer } from '../../rpc/server.js';
 import { registerApikeyCommand } from '../../src/commands/apikey.js';
+import { waitFor } from '../e2e/helpers.js';
 import { request, rpc, startHarness, testMethods, type Harness } from './rpc-harness.js';
 
 const call = (method: string, params: unknown[] = [], id: unknown = 1) => ({ jsonrpc: '2.0', method, params, id });
@@ -158,6 +159,32 @@ describe('rpc rate limits', () => {
     await rpc(h.port, 'tc_bad', call('echo'));
     await rpc(h.port, 'tc_bad', call('echo'));
     expect(seen).toEqual(['submit', 'unauthenticated']);
+  });
+});
+
+describe('rpc http responses metric', () => {
+  let h: Harness;
+  afterEach(() => h?.close());
+
+  it('counts each response once by its status: 200, 401, 403, 404, 405, 413, 429 and a call error inside a 200', async () => {
+    const seen: number[] = [];
+    h = await startHarness({ rate: 1, limits: { maxBodyBytes: 1024 }, server: { metrics: { rateLimited: () => undefined, httpResponse: (s) => void seen.push(s) } } });
+    const expected: number[] = [];
+    const expectStatus = async (status: number, p: Promise<{ status: number }>): Promise<void> => {
+      expect((await p).status).toBe(status);
+      expected.push(status);
+    };
+    await expectStatus(200, rpc(h.port, h.keys.read, call('echo', [1])));
+    await expectStatus(200, rpc(h.port, h.keys.all, call('nope'))); // −32601 rides in a 200
+    await expectStatus(401, rpc(h.port, null, call('echo')));
+    await expectStatus(403, rpc(h.port, h.keys.read, call('admin_only')));
+    await expectStatus(404, request(h.port, { method: 'GET', path: '/nope', key: h.keys.read }));
+    await expectStatus(405, request(h.port, { method: 'GET', path: '/', key: h.keys.read }));
+    await expectStatus(413, request(h.port, { method: 'POST', path: '/', key: h.keys.admin, body: JSON.stringify(call('echo', ['x'.repeat(2000)])) }));
+    await expectStatus(200, rpc(h.port, h.keys.all, call('echo', [2]))); // the key's burst of 2 (1 a second) used up
+    await expectStatus(429, rpc(h.port, h.keys.all, call('echo', [3])));
+    await waitFor('every response counted', () => (seen.length >= expected.length ? true : undefined), 5_000);
+    expect(seen).toEqual(expected);
   });
 });
 
