@@ -4,7 +4,7 @@
 #   docker build -t timecoin:local .
 #   docker run --rm -v "$PWD/testnet/node0:/data" -p 127.0.0.1:24101:24101 timecoin:local
 #
-# Base: Debian bookworm slim (glibc), so classic-level (LevelDB) loads its prebuilt binary.
+# Base: Debian bookworm slim (glibc), so classic-level (LevelDB) and sodium-native (libsodium) load their prebuilt binaries.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- build: compile TypeScript to dist/ ---------------------------------------------------------
