@@ -246,10 +246,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   }
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (metrics?.httpResponse !== undefined) {
-      const count = metrics.httpResponse.bind(metrics);
-      res.once('finish', () => count(res.statusCode));
-    }
+    if (metrics?.httpResponse !== undefined) res.once('finish', () => metrics.httpResponse?.(res.statusCode));
     void route(req, res);
   });
 
