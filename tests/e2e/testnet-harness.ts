@@ -15,7 +15,7 @@
  * `close` stops every node and removes the testnet's temp dir (TESTNET_KEEP=1 keeps it, to inspect).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeAddress } from '../../chain/address.js';
 import { createSigner } from '../../chain/ed25519.js';
@@ -25,6 +25,15 @@ import { createTestnet, type Testnet } from '../../src/commands/testnet.js';
 import { coinsOf, freeBase, Rpc, stopProcess, tempDir, waitFor } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * Node processes of every harness in this process. If the process dies without `close` (an uncaught
+ * error in a benchmark), its nodes would keep running, holding ports and CPU: they are killed at exit.
+ */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of LIVE) p.kill('SIGKILL');
+});
 /** Lines of output kept per node for the failure dump. */
 const LOG_LINES = 400;
 
@@ -122,6 +131,7 @@ export class TestnetHarness {
     const log = this.logs[i]!;
     // TESTNET_LOG_DIR keeps every line of every node (for tracing rounds in a benchmark), not just the tail.
     const full = process.env.TESTNET_LOG_DIR === undefined ? null : join(process.env.TESTNET_LOG_DIR, `node${i}.log`);
+    if (full !== null) mkdirSync(process.env.TESTNET_LOG_DIR!, { recursive: true });
     // A chunk may end mid-line: each stream keeps its unfinished line until the rest arrives.
     const keeper = (): ((b: Buffer) => void) => {
       let partial = '';
@@ -136,6 +146,8 @@ export class TestnetHarness {
     };
     p.stdout!.on('data', keeper());
     p.stderr!.on('data', keeper());
+    LIVE.add(p);
+    p.once('exit', () => LIVE.delete(p));
     this.procs[i] = p;
   }
 
