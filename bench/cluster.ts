@@ -178,8 +178,11 @@ try {
 
   if (PHASES.has('b')) {
     const txs = sign(budget.b);
+    const pids = c.h.all.map((i) => c.pid(i)!);
+    const cpu0 = pids.map((p) => procUsage(p).cpuSec);
     const r = await offer(c, txs, { rate: RATE, durationMs: DURATION_MS, conns: CONNS, batch: BATCH });
     const s = await settle(r);
+    const cpu1 = pids.map((p) => procUsage(p).cpuSec);
     // submit_*: send → the entry node's answer (admitted there); the rest of the latency is gossip and consensus.
     const extra = { offered_tx_per_sec: Math.round((r.accepted.length / (r.endMs - r.startMs)) * 1000), accepted: r.accepted.length, missing: s.missing, refused: r.refused, submit_p50_ms: percentile(r.answerMs, 50), submit_p99_ms: percentile(r.answerMs, 99), load: load() };
     emit(`finality_p50_ms_at_${RATE}`, percentile(s.latencies, 50), 'ms', extra);
@@ -196,6 +199,12 @@ try {
     emit(`finality_p50_ms_by_third_at_${RATE}`, byThird[2]!, 'ms', { thirds: byThird });
     const sec = (s.lastFinal - r.startMs) / 1000;
     emit(`finalized_tx_per_sec_at_${RATE}`, s.latencies.length / sec, 'tx/s');
+    // Below capacity the cost of a block, not of a transaction, sets what the nodes burn: how many blocks the rate
+    // made and the CPU they took (consensus.minBlockIntervalMs trades these against latency).
+    const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
+    emit(`blocks_per_sec_at_${RATE}`, blocks.length / sec, 'blocks/s', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
+    const cpu = cpu1.map((u, i) => (100 * (u - cpu0[i]!)) / sec);
+    emit(`cpu_per_node_percent_at_${RATE}`, cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
   }
 
   if (PHASES.has('c')) {

@@ -161,6 +161,7 @@ export const FIELDS: readonly Field[] = [
   { key: 'consensus.timeoutFactor', kind: num(1, 10), def: () => 2, doc: 'view timer multiplier per failed view' },
   { key: 'consensus.timeoutMaxMs', kind: int(100, 3_600_000), def: () => 60_000, doc: 'view timer cap; ≥ timeoutBaseMs' },
   { key: 'consensus.idleBlockIntervalMs', kind: int(1_000, 86_400_000), def: () => 60_000, doc: 'a leader proposes an empty block after this long without transactions' },
+  { key: 'consensus.minBlockIntervalMs', kind: int(0, 60_000), def: () => 0, doc: 'a leader starts a block with transactions no sooner than this after the previous block\'s timestamp: fewer, larger blocks under moderate load, for up to this much more latency; ≤ idleBlockIntervalMs' },
   { key: 'consensus.maxBlockTransactions', kind: int(1, 100_000), def: () => 2_000, doc: 'most transactions a leader puts in one block: a round must fit well inside the view timer' },
   { key: 'consensus.heartbeatIntervalMs', kind: int(1_000, 3_600_000), def: () => 60_000, doc: 'a masternode signs and gossips a heartbeat this often (testnet/mainnet; docs/masternodes.md)' },
   { key: 'mempool.maxTransactions', kind: int(1, 10_000_000), def: () => DEFAULT_MAX_MEMPOOL_TRANSACTIONS, doc: 'mempool capacity (SPEC §1)' },

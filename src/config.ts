@@ -55,6 +55,7 @@ export interface Config {
     readonly timeoutFactor: number;
     readonly timeoutMaxMs: number;
     readonly idleBlockIntervalMs: number;
+    readonly minBlockIntervalMs: number;
     readonly maxBlockTransactions: number;
     readonly heartbeatIntervalMs: number;
   };
@@ -294,6 +295,9 @@ function crossChecks(c: Config, chosen: Map<string, Source>): void {
   if (tls !== null && tls.certFile === null) (c.rpc as { tls: unknown }).tls = null;
   if (c.consensus.timeoutMaxMs < c.consensus.timeoutBaseMs) {
     fail(ConfigCode.Invalid, `consensus.timeoutMaxMs (${from('consensus.timeoutMaxMs')}) must be ≥ consensus.timeoutBaseMs (${from('consensus.timeoutBaseMs')})`, 'consensus.timeoutMaxMs');
+  }
+  if (c.consensus.minBlockIntervalMs > c.consensus.idleBlockIntervalMs) {
+    fail(ConfigCode.Invalid, `consensus.minBlockIntervalMs (${from('consensus.minBlockIntervalMs')}) must be ≤ consensus.idleBlockIntervalMs (${from('consensus.idleBlockIntervalMs')})`, 'consensus.minBlockIntervalMs');
   }
   if (c.rpc.port === c.p2p.port) {
     fail(ConfigCode.Conflict, `rpc.port (${from('rpc.port')}) and p2p.port (${from('p2p.port')}) must differ`, 'rpc.port');

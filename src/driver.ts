@@ -56,6 +56,11 @@ export interface DriverOptions {
   readonly idleBlockIntervalMs: number;
   /** After the first transaction arrives, wait this long for more before starting a height. */
   readonly txBatchDelayMs: number;
+  /**
+   * Start a height that has transactions no sooner than this after the tip's timestamp (default 0):
+   * under a moderate load, fewer and larger blocks (CometBFT's timeout_commit). Never past the idle interval.
+   */
+  readonly minBlockIntervalMs?: number;
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics | null;
@@ -82,6 +87,8 @@ interface Gate {
   readonly restored: PersistRecord | null;
   /** When the idle interval since the tip's timestamp runs out. */
   readonly idleDueAt: number;
+  /** Not before this, however many transactions wait (the minimum block interval since the tip's timestamp). */
+  readonly minDueAt: number;
   /** Set when the first transaction showed up: start no later than this. */
   txDueAt: number | null;
   timer: NodeJS.Timeout | null;
@@ -138,7 +145,7 @@ export class ConsensusDriver {
   onTransactionsAvailable(): void {
     const g = this.gate;
     if (g === null || g.txDueAt !== null || this.o.mempool.size === 0) return;
-    g.txDueAt = this.o.now() + this.o.txBatchDelayMs;
+    g.txDueAt = this.txDue(g);
     this.armGate(g);
   }
 
@@ -367,14 +374,19 @@ export class ConsensusDriver {
   }
 
   private openGate(height: number, restored: PersistRecord | null, tipTs: number, immediately: boolean): void {
-    const g: Gate = { height, restored, idleDueAt: tipTs + this.o.idleBlockIntervalMs, txDueAt: null, timer: null };
+    const g: Gate = { height, restored, idleDueAt: tipTs + this.o.idleBlockIntervalMs, minDueAt: tipTs + (this.o.minBlockIntervalMs ?? 0), txDueAt: null, timer: null };
     this.clearGate();
     this.gate = g;
     const validator = this.o.engine.signer !== null && this.o.validatorsAt(height).some((k) => bytesEqual(k, this.o.engine.signer!.publicKey));
     // Followers keep no timers and propose nothing: nothing to wait for.
     if (immediately || !validator) return this.startGated(g);
-    if (this.o.mempool.size > 0) g.txDueAt = this.o.now() + this.o.txBatchDelayMs;
+    if (this.o.mempool.size > 0) g.txDueAt = this.txDue(g);
     this.armGate(g);
+  }
+
+  /** When a gate whose first transactions arrived now opens: after the batching delay and the minimum interval. */
+  private txDue(g: Gate): number {
+    return Math.max(this.o.now() + this.o.txBatchDelayMs, g.minDueAt);
   }
 
   private armGate(g: Gate): void {

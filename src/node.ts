@@ -208,6 +208,7 @@ export class Node {
       validatorsAt,
       rewardPublicKey,
       idleBlockIntervalMs: c.consensus.idleBlockIntervalMs,
+      minBlockIntervalMs: c.consensus.minBlockIntervalMs,
       txBatchDelayMs: this.opts.txBatchDelayMs ?? 25,
       now: this.now,
       logger: consensusLog,

@@ -59,6 +59,7 @@ const SAMPLES: Record<string, { a: string; b: string; parse?: (s: string) => unk
   'consensus.timeoutFactor': { a: '1.5', b: '3', parse: Number, badText: 'NaN', badJson: 11 },
   'consensus.timeoutMaxMs': { a: '90000', b: '95000', parse: Number, badText: 'Infinity', badJson: 50 },
   'consensus.idleBlockIntervalMs': { a: '5000', b: '6000', parse: Number, badText: '0x10', badJson: 999 },
+  'consensus.minBlockIntervalMs': { a: '200', b: '300', parse: Number, badText: '-1', badJson: 60_001 },
   'consensus.maxBlockTransactions': { a: '500', b: '1500', parse: Number, badText: '0', badJson: 100_001 },
   'consensus.heartbeatIntervalMs': { a: '3000', b: '4000', parse: Number, badText: '1e3', badJson: 999 },
   'mempool.maxTransactions': { a: '50', b: '60', parse: Number, badText: ' 50', badJson: 0 },
@@ -95,7 +96,7 @@ describe('defaults', () => {
     expect(c).toMatchObject({ network: 'mainnet', datadir: join(home, '.timecoin'), configFile: null, operatorKeyFile: null });
     expect(c.rpc).toMatchObject({ host: '127.0.0.1', port: 24001, tls: null, metricsAuth: true, maxBodyBytes: 4194304, maxBatch: 100, defaultRatePerSecond: 20 });
     expect(c.p2p).toMatchObject({ port: 24000, listenHost: '0.0.0.0', bootstrap: [], maxConnections: 64, maxPerIp: 8, banMs: 600_000, redialMs: 15_000 });
-    expect(c.consensus).toEqual({ timeoutBaseMs: 2000, timeoutFactor: 2, timeoutMaxMs: 60000, idleBlockIntervalMs: 60000, maxBlockTransactions: 2000, heartbeatIntervalMs: 60000 });
+    expect(c.consensus).toEqual({ timeoutBaseMs: 2000, timeoutFactor: 2, timeoutMaxMs: 60000, idleBlockIntervalMs: 60000, minBlockIntervalMs: 0, maxBlockTransactions: 2000, heartbeatIntervalMs: 60000 });
     expect(c.mempool).toEqual({ maxTransactions: 10000, minFeeRate: 1n });
     expect(c.log.level).toBe('info');
     expect(Object.isFrozen(c) && Object.isFrozen(c.rpc) && Object.isFrozen(c.p2p.bootstrap)).toBe(true);
@@ -297,6 +298,10 @@ describe('errors: one line, typed, naming the key and the source', () => {
     e = errorOf(() => load({ env: { TIMECOIN_CONSENSUS_TIMEOUT_BASE_MS: '90000' } }));
     expect([e.code, e.meta?.key]).toEqual([ConfigCode.Invalid, 'consensus.timeoutMaxMs']);
     expect(e.message).toContain('TIMECOIN_CONSENSUS_TIMEOUT_BASE_MS="90000"');
+    e = errorOf(() => load({ env: { TIMECOIN_CONSENSUS_MIN_BLOCK_INTERVAL_MS: '5000', TIMECOIN_CONSENSUS_IDLE_BLOCK_INTERVAL_MS: '2000' } }));
+    expect([e.code, e.meta?.key]).toEqual([ConfigCode.Invalid, 'consensus.minBlockIntervalMs']);
+    expect(e.message).toBe('config: consensus.minBlockIntervalMs (TIMECOIN_CONSENSUS_MIN_BLOCK_INTERVAL_MS="5000") must be ≤ consensus.idleBlockIntervalMs (TIMECOIN_CONSENSUS_IDLE_BLOCK_INTERVAL_MS="2000")');
+    expect(load({ env: { TIMECOIN_CONSENSUS_MIN_BLOCK_INTERVAL_MS: '2000', TIMECOIN_CONSENSUS_IDLE_BLOCK_INTERVAL_MS: '2000' } }).consensus.minBlockIntervalMs).toBe(2000);
     e = errorOf(() => load({ flags: { rpcPort: '24000' } }));
     expect([e.code, e.meta?.key]).toEqual([ConfigCode.Conflict, 'rpc.port']);
     expect(e.message).toContain('--rpc-port="24000"');
