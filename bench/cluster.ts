@@ -132,6 +132,15 @@ try {
     return { latencies, missing, lastFinal };
   };
   const blocksIn = (from: number, to: number) => watch.blocks.filter((b) => b.seenMs >= from && b.seenMs <= to);
+  /** Blocks carrying load transactions (more than the coinbase) final in the window, and their mean size in transactions. */
+  const loadBlocksIn = (from: number, to: number) => {
+    const blocks = blocksIn(from, to).filter((b) => b.txs > 1);
+    return { blocks, txsPerBlock: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) };
+  };
+  /** Each node's CPU over `sec` seconds, in % of one core, from CPU seconds read before and after. */
+  const cpuPercents = (before: readonly number[], after: readonly number[], sec: number) => after.map((u, i) => (100 * (u - before[i]!)) / sec);
+  const emitCpuPerNode = (name: string, cpu: readonly number[]) =>
+    emit(name, cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
 
   if (PHASES.has('a')) {
     const txs = sign(budget.a);
@@ -156,11 +165,10 @@ try {
     const finalized = s.latencies.length;
     const tps = finalized / sec;
     emit('finalized_tx_per_sec_max', tps, 'tx/s', { accepted: r.accepted.length, finalized, missing: s.missing, unsent: r.unsent, full_retries: r.fullRetries, refused: r.refused, ms: Math.round(sec * 1000), load: load() });
-    const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
+    const { blocks, txsPerBlock } = loadBlocksIn(r.startMs, s.lastFinal);
     emit('blocks_per_sec', blocks.length / sec, 'blocks/s', { blocks: blocks.length, after_view_change: blocks.filter((b) => b.view > 0).length });
-    emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
-    const cpu = cpu1.map((u, i) => (100 * (u.cpuSec - cpu0[i]!)) / sec);
-    emit('cpu_per_node_percent', cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
+    emit('avg_block_size_bytes', blocks.reduce((x, b) => x + b.size, 0) / Math.max(1, blocks.length), 'bytes', { txs_per_block: txsPerBlock });
+    emitCpuPerNode('cpu_per_node_percent', cpuPercents(cpu0, cpu1.map((u) => u.cpuSec), sec));
     // Where the CPU goes per finalized transaction: each node's main thread and its other threads (verify pool, LevelDB's
     // libuv pool, V8 helpers), and this load generator (RPC client, watcher).
     const usPerTx = (secs: number): number => Math.round((secs * 1e6) / Math.max(1, finalized));
@@ -201,10 +209,9 @@ try {
     emit(`finalized_tx_per_sec_at_${RATE}`, s.latencies.length / sec, 'tx/s');
     // Below capacity the cost of a block, not of a transaction, sets what the nodes burn: how many blocks the rate
     // made and the CPU they took (consensus.minBlockIntervalMs trades these against latency).
-    const blocks = blocksIn(r.startMs, s.lastFinal).filter((b) => b.txs > 1);
-    emit(`blocks_per_sec_at_${RATE}`, blocks.length / sec, 'blocks/s', { txs_per_block: Math.round(blocks.reduce((x, b) => x + b.txs, 0) / Math.max(1, blocks.length)) });
-    const cpu = cpu1.map((u, i) => (100 * (u - cpu0[i]!)) / sec);
-    emit(`cpu_per_node_percent_at_${RATE}`, cpu.reduce((x, y) => x + y, 0) / cpu.length, '% of one core', { nodes: cpu.map((x) => Math.round(x)) });
+    const { blocks, txsPerBlock } = loadBlocksIn(r.startMs, s.lastFinal);
+    emit(`blocks_per_sec_at_${RATE}`, blocks.length / sec, 'blocks/s', { txs_per_block: txsPerBlock });
+    emitCpuPerNode(`cpu_per_node_percent_at_${RATE}`, cpuPercents(cpu0, cpu1, sec));
   }
 
   if (PHASES.has('c')) {

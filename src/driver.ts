@@ -395,7 +395,9 @@ export class ConsensusDriver {
       this.timers.delete(g.timer);
     }
     const due = g.txDueAt === null ? g.idleDueAt : Math.min(g.txDueAt, g.idleDueAt);
-    g.timer = this.later(due - this.o.now(), () => this.startGated(g));
+    // A timer may fire a millisecond before `now()` reaches `due` (libuv's cached loop time): wait out
+    // the rest, so the idle and minimum intervals hold exactly by the clock the block is stamped with.
+    g.timer = this.later(due - this.o.now(), () => (this.o.now() < due ? this.armGate(g) : this.startGated(g)));
   }
 
   private clearGate(): void {

@@ -7,11 +7,11 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeAddress } from '../../chain/address.js';
+import { UNITS_PER_TIME } from '../../chain/constants.js';
 import { createSigner, generateSecretKey } from '../../chain/ed25519.js';
 import { toHex } from '../../chain/hash.js';
 import { Rpc, devApiKey, devWallet, startDevNode, tempDir, transfer, waitFor } from './helpers.js';
 
-const TIME = 100_000_000n;
 const INTERVAL_MS = 1_500;
 
 interface BlockHeader {
@@ -30,7 +30,7 @@ describe('dev node: the minimum block interval', () => {
       const recipient = encodeAddress(createSigner(generateSecretKey()).publicKey, 'dev');
       /** Send one transfer and answer the header of the block that made it final. */
       const sendAndWait = async (): Promise<BlockHeader> => {
-        const tx = await transfer(rpc, wallet, recipient, TIME, chainid);
+        const tx = await transfer(rpc, wallet, recipient, UNITS_PER_TIME, chainid);
         const txid = await rpc.call<string>('sendrawtransaction', [toHex(tx.bytes)]);
         const fin = await rpc.call<{ finalized: boolean; blockhash: string }>('waittransactionfinality', [txid, 20_000]);
         expect(fin.finalized).toBe(true);
